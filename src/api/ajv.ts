@@ -1,0 +1,36 @@
+import type { Options } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+
+/**
+ * Ajv (JSON Schema 2020-12, a superset of what OpenAPI 3.0/Swagger schemas use) set up for OpenAPI schemas: unknown keywords (`example`, `x-*`, `discriminator`...) are
+ * allowed, the OpenAPI formats (`int32`, `int64`, `float`, `double`, `byte`, `binary`,
+ * `password`) are known, and every error is reported so messages name each bad field.
+ */
+export function createAjv(options: Options = {}): Ajv2020 {
+  const ajv = new Ajv2020({ strict: false, allErrors: false, ...options });
+  addFormats.default(ajv);
+  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
+  for (const f of ['float', 'double']) ajv.addFormat(f, { type: 'number', validate: () => true });
+  for (const f of ['byte', 'binary', 'password']) ajv.addFormat(f, () => true);
+  ajv.addKeyword({ keyword: 'x-klue-model', schemaType: 'string' });
+  return ajv;
+}
+
+/** Renders Ajv errors as `path: message` strings, naming the field at fault. */
+export function describeAjvErrors(
+  errors: readonly { instancePath: string; message?: string; params: Record<string, unknown> }[] | null | undefined,
+  root = '',
+): string {
+  return (errors ?? [])
+    .map((e) => {
+      let path = root + e.instancePath.replaceAll('/', '.');
+      const missing = e.params.missingProperty;
+      if (typeof missing === 'string') path = `${path}.${missing}`;
+      const extra = e.params.additionalProperty;
+      if (typeof extra === 'string') path = `${path}.${extra}`;
+      return `${path.replace(/^\./, '') || '(root)'}: ${e.message ?? 'is invalid'}`;
+    })
+    .join('; ');
+}

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { currentStore } from '../context/context.js';
+import { parseDuration } from '../util/duration.js';
+import { decodeValue, encodeValue } from './codec.js';
+import { getRuntime } from './runtime.js';
+import { checkOptions, prepareCall } from './task-call.js';
+import { localHandle, queuedHandle } from './task-handle.js';
+import { registerTask, type TaskDefinition } from './task-registry.js';
+import type { AsyncTask, CallOptions, TaskHandle, TaskOptions } from './types.js';
+
+const QUEUE_NAME = /^[A-Za-z0-9_.-]+$/;
+
+function noop(): void {}
+
+function checkTaskOptions(name: string, options: TaskOptions): void {
+  checkOptions(name, options);
+  if (options.queue !== undefined && !QUEUE_NAME.test(options.queue)) {
+    throw new TypeError(`${name}: queue '${options.queue}' may only use letters, digits, '_', '.' and '-'`);
+  }
+  if (options.delay !== undefined) parseDuration(options.delay, `${name}: delay`);
+  if (options.timeout !== undefined) parseDuration(options.timeout, `${name}: timeout`);
+}
+
+/** No async runtime (a script): run now, here, with the arguments a worker would have received. */
+async function runHere<R>(def: TaskDefinition, args: unknown[]): Promise<TaskHandle<R>> {
+  const copy = decodeValue(encodeValue(args, def.name, 'args')) as never[];
+  const value: unknown = await def.fn(...copy);
+  const done = Promise.resolve({ r: encodeValue(value, def.name, 'result', 'task results') });
+  return localHandle<R>(def.name, def.options.queue ?? 'default', randomUUID(), false, done);
+}
+
+async function call<R>(def: TaskDefinition, callOptions: CallOptions, args: unknown[]): Promise<TaskHandle<R>> {
+  const runtime = getRuntime();
+  if (!runtime) return runHere<R>(def, args);
+  const item = prepareCall(def, callOptions, args, runtime.config, runtime.secret);
+  if (runtime.inline) {
+    const job = runtime.inline.submit(item);
+    return localHandle<R>(def.name, item.queue, job.id, job.duplicate, job.done);
+  }
+  const producer = runtime.producer;
+  if (!producer) throw new Error('klue async runtime has neither a producer nor an inline runner');
+  const { job, duplicate } = await producer.enqueue(item);
+  return queuedHandle<R>(producer, def.name, item.queue, job, duplicate);
+}
+
+/** Starts a call and, inside a request, makes the response wait for it (a forgotten await loses nothing). */
+function track<R>(promise: Promise<TaskHandle<R>>): Promise<TaskHandle<R>> {
+  const pending = currentStore()?.pending;
+  if (pending) {
+    pending.add(promise);
+    // settlePending reports the failure; without this a forgotten await would also crash the process.
+    promise.catch(noop);
+  }
+  return promise;
+}
+
+/**
+ * Makes `fn` a background task. Calling the result queues the call on Redis and resolves,
+ * once Redis has it, with a TaskHandle; a worker then runs `fn` with the same arguments
+ * (JSON values, Date, klue models) as the same user, request and trace.
+ *
+ * ```ts
+ * export const sendEmail = asynctask(async function sendEmail(to: string, body: string) { ... });
+ * await sendEmail('ann@example.com', 'Welcome!');
+ * ```
+ */
+export function asynctask<A extends unknown[], R>(fn: (...args: A) => R): AsyncTask<A, Awaited<R>>;
+export function asynctask<A extends unknown[], R>(options: TaskOptions, fn: (...args: A) => R): AsyncTask<A, Awaited<R>>;
+export function asynctask<A extends unknown[], R>(
+  optionsOrFn: TaskOptions | ((...args: A) => R),
+  maybeFn?: (...args: A) => R,
+): AsyncTask<A, Awaited<R>> {
+  const options: TaskOptions = typeof optionsOrFn === 'function' ? {} : { ...optionsOrFn };
+  const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn;
+  if (typeof fn !== 'function') throw new TypeError('asynctask: expected a function, as asynctask(fn) or asynctask(options, fn)');
+  const name = options.name ?? fn.name;
+  if (!name) {
+    throw new TypeError(
+      'asynctask: the task function has no name; use a named function (async function sendEmail() {...}) or asynctask({ name: "sendEmail" }, fn)',
+    );
+  }
+  checkTaskOptions(name, options);
+  const def: TaskDefinition = { name, fn: fn, options: Object.freeze(options) };
+  registerTask(def);
+
+  const task = (...args: A) => track(call<Awaited<R>>(def, {}, args));
+  const extras = {
+    taskName: name,
+    options: def.options,
+    with: (callOptions: CallOptions) => (...args: A) => track(call<Awaited<R>>(def, { ...callOptions }, args)),
+    now: async (...args: A): Promise<Awaited<R>> => await fn(...args),
+  };
+  return Object.assign(task, extras);
+}

@@ -1,0 +1,177 @@
+import { buildModel, hasModel, modelNameOf } from '../api/models.js';
+import { KlueError } from '../errors/klue-error.js';
+
+/**
+ * Tag key of the encoded form. Encoded values are JSON; an object holding this key is a tag
+ * (`u` undefined, `d` Date, `m` model, `o` a user object that itself had this key).
+ */
+const TAG = '$klue';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+function childPath(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return IDENT.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+function kindOf(value: unknown): string {
+  switch (typeof value) {
+    case 'function':
+      return 'a function';
+    case 'bigint':
+      return 'a BigInt';
+    case 'symbol':
+      return 'a Symbol';
+    case 'number':
+      return Number.isNaN(value) ? 'NaN' : String(value);
+    default: {
+      const ctor = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name;
+      return ctor ? `a ${ctor}` : 'an object with a custom prototype';
+    }
+  }
+}
+
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+class Encoder {
+  private readonly ancestors = new Set<object>();
+
+  constructor(
+    private readonly task: string,
+    private readonly what: string,
+  ) {}
+
+  private fail(path: string, problem: string): never {
+    throw new TypeError(`${this.task}: ${path} is ${problem}; ${this.what} must be JSON values, Date or klue models`);
+  }
+
+  /** Returns `value` itself when nothing in it needs a tag, so plain JSON costs no copies. */
+  encode(value: unknown, path: string): Json {
+    switch (typeof value) {
+      case 'string':
+      case 'boolean':
+        return value;
+      case 'number':
+        if (!Number.isFinite(value)) this.fail(path, kindOf(value));
+        return value;
+      case 'undefined':
+        return { [TAG]: 'u' };
+      case 'object':
+        break;
+      default:
+        this.fail(path, kindOf(value));
+    }
+    if (value === null) return null;
+    if (this.ancestors.has(value)) this.fail(path, 'a circular reference');
+    this.ancestors.add(value);
+    try {
+      if (Array.isArray(value)) return this.encodeArray(value, path);
+      if (value instanceof Date) {
+        const time = value.getTime();
+        return { [TAG]: 'd', v: Number.isNaN(time) ? null : time };
+      }
+      const model = modelNameOf(value);
+      if (model !== undefined) return { [TAG]: 'm', n: model, v: this.encodeFields(value, path, true) };
+      if (!isPlainObject(value)) this.fail(path, kindOf(value));
+      const fields = this.encodeFields(value, path, false);
+      return Object.prototype.hasOwnProperty.call(value, TAG) ? { [TAG]: 'o', v: fields } : fields;
+    } finally {
+      this.ancestors.delete(value);
+    }
+  }
+
+  private encodeArray(value: unknown[], path: string): Json[] {
+    let out: Json[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const encoded = this.encode(item, childPath(path, i));
+      if (out === undefined && encoded !== item) out = value.slice(0, i) as Json[];
+      out?.push(encoded);
+    }
+    return out ?? (value as Json[]);
+  }
+
+  private encodeFields(value: object, path: string, copy: boolean): { [key: string]: Json } {
+    const source = value as Record<string, unknown>;
+    let out: Record<string, Json> | undefined = copy ? {} : undefined;
+    const keys = Object.keys(source);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const item = source[key];
+      const encoded = this.encode(item, childPath(path, key));
+      if (out === undefined && encoded !== item) {
+        out = {};
+        for (let j = 0; j < i; j++) out[keys[j] as string] = source[keys[j] as string] as Json;
+      }
+      if (out !== undefined) out[key] = encoded;
+    }
+    return out ?? (source as Record<string, Json>);
+  }
+}
+
+/**
+ * Encodes task arguments or a task result into JSON-safe data that keeps `undefined`, `Date`
+ * and klue models (also nested). Throws a TypeError naming the task and the path of anything
+ * else (functions, Map, Set, class instances, BigInt, NaN, cycles...).
+ */
+export function encodeValue(value: unknown, task: string, path: string, what = 'task arguments'): unknown {
+  return new Encoder(task, what).encode(value, path);
+}
+
+function decodeTag(tagged: Record<string, unknown>): unknown {
+  switch (tagged[TAG]) {
+    case 'u':
+      return undefined;
+    case 'd':
+      return new Date(typeof tagged.v === 'number' ? tagged.v : NaN);
+    case 'o':
+      return decodeFields(tagged.v as Record<string, unknown>);
+    case 'm': {
+      const name = String(tagged.n);
+      // Unknown here but known to whoever queued it: a worker running older specs. Retrying
+      // lets an up-to-date worker take the job.
+      if (!hasModel(name)) throw new KlueError('MODEL_INVALID', `Unknown model ${name} in task data`);
+      return buildModel(name, decodeFields(tagged.v as Record<string, unknown>));
+    }
+    default:
+      throw new KlueError('BAD_ENVELOPE', `unknown ${TAG} tag ${JSON.stringify(tagged[TAG])}`);
+  }
+}
+
+function decodeFields(source: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  const keys = Object.keys(source);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const item = source[key];
+    const decoded = decodeValue(item);
+    if (out === undefined && decoded !== item) {
+      out = {};
+      for (let j = 0; j < i; j++) out[keys[j] as string] = source[keys[j] as string];
+    }
+    if (out !== undefined) out[key] = decoded;
+  }
+  return out ?? source;
+}
+
+/** Reverses `encodeValue`. */
+export function decodeValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const decoded = decodeValue(item);
+      if (out === undefined && decoded !== item) out = value.slice(0, i);
+      out?.push(decoded);
+    }
+    return out ?? value;
+  }
+  const obj = value as Record<string, unknown>;
+  return Object.prototype.hasOwnProperty.call(obj, TAG) ? decodeTag(obj) : decodeFields(obj);
+}

@@ -1,0 +1,88 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { KlueContext } from '../context/context.js';
+import { KlueError } from '../errors/klue-error.js';
+
+/** One queued task call, as signed into an envelope. */
+export interface TaskPayload {
+  /** Unique id of this call (not the job id, which a caller may choose). */
+  id: string;
+  task: string;
+  /** Arguments in the codec's encoded form. */
+  args: unknown[];
+  /** The caller's context, without `task`. */
+  ctx: KlueContext;
+  /** Enqueue time, ms since the epoch. */
+  at: number;
+}
+
+/** The data of every klue job: the payload JSON and its HMAC-SHA256, so workers run only what klue queued. */
+export interface Envelope {
+  v: 1;
+  p: string;
+  s: string;
+}
+
+function sign(p: string, secret: string): string {
+  return createHmac('sha256', secret).update(p).digest('hex');
+}
+
+/** UTF-8 size of `s`, without encoding it when its length alone proves it is small enough. */
+function utf8Size(s: string, limit: number): number {
+  return s.length * 3 <= limit ? s.length : Buffer.byteLength(s);
+}
+
+/** Serialises and signs a payload (JSON once, HMAC once). Throws ASYNC_PAYLOAD_TOO_LARGE over `maxPayload` bytes. */
+export function sealEnvelope(payload: TaskPayload, secret: string, maxPayload: number): Envelope {
+  const p = JSON.stringify(payload);
+  const size = utf8Size(p, maxPayload);
+  if (size > maxPayload) {
+    throw new KlueError(
+      'ASYNC_PAYLOAD_TOO_LARGE',
+      `${payload.task}: the task call is ${size} bytes, more than async.max_payload (${maxPayload}); pass ids or URLs rather than large data`,
+      { details: { task: payload.task, size, max_payload: maxPayload } },
+    );
+  }
+  return { v: 1, p, s: sign(p, secret) };
+}
+
+function bad(reason: string): never {
+  throw new KlueError('BAD_ENVELOPE', reason);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks size, signature and shape of a job's data and returns its payload. Anything else
+ * (unsigned, tampered, unparsable, oversized) is a BAD_ENVELOPE error giving the reason.
+ */
+export function openEnvelope(data: unknown, secret: string, maxPayload: number): TaskPayload {
+  if (!isRecord(data)) bad('job data is not a klue envelope (not an object)');
+  const { v, p, s } = data;
+  if (v !== 1) bad(`unsupported envelope version ${JSON.stringify(v)}`);
+  if (typeof p !== 'string') bad('envelope has no payload');
+  if (typeof s !== 'string' || !/^[0-9a-f]{64}$/.test(s)) bad('envelope is not signed');
+  const size = utf8Size(p, maxPayload);
+  if (size > maxPayload) bad(`payload is ${size} bytes, more than async.max_payload (${maxPayload})`);
+  if (!timingSafeEqual(Buffer.from(s, 'hex'), Buffer.from(sign(p, secret), 'hex'))) {
+    bad('bad signature (tampered, or signed with another async.secret)');
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(p);
+  } catch (err) {
+    bad(`payload is not JSON: ${(err as Error).message}`);
+  }
+  if (
+    !isRecord(payload) ||
+    typeof payload.id !== 'string' ||
+    typeof payload.task !== 'string' ||
+    !Array.isArray(payload.args) ||
+    !isRecord(payload.ctx) ||
+    typeof payload.at !== 'number'
+  ) {
+    bad('payload lacks id, task, args, ctx or at');
+  }
+  return payload as unknown as TaskPayload;
+}

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import type { KlueConfig } from '../config/config-types.js';
+import type { EnqueueItem } from './producer.js';
+import { isPermanent, processJob, type TaskResult } from './task-runner.js';
+
+export interface InlineJob {
+  id: string;
+  duplicate: boolean;
+  done: Promise<TaskResult>;
+}
+
+/**
+ * `async.mode: inline`: runs each call in this process, through the same envelope and
+ * codec round trip a worker would see, so tests catch what would break on a real queue.
+ * Runs start on the next turn of the event loop (never inside the caller's await), retry
+ * without waiting for backoff, and ignore delays.
+ */
+export class InlineRunner {
+  private readonly byJobId = new Map<string, InlineJob>();
+  private readonly running = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly config: KlueConfig,
+    private readonly secret: string,
+  ) {}
+
+  submit(item: EnqueueItem): InlineJob {
+    const given = item.opts.jobId;
+    const existing = given === undefined ? undefined : this.byJobId.get(given);
+    if (existing) return { ...existing, duplicate: true };
+    const id = given ?? randomUUID();
+    const attempts = item.opts.attempts ?? 1;
+    const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.run(item, id, attempts));
+    // Failures are reported and logged by processJob; result() is how callers see them.
+    done.catch(() => undefined);
+    const tracked = done.finally(() => this.running.delete(tracked)).catch(() => undefined);
+    this.running.add(tracked);
+    const job: InlineJob = { id, duplicate: false, done };
+    if (given !== undefined) this.byJobId.set(given, job);
+    return job;
+  }
+
+  private async run(item: EnqueueItem, jobId: string, attempts: number): Promise<TaskResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await processJob({ data: item.data, jobId, jobName: item.name, attempt, attempts }, this.config, this.secret);
+      } catch (err) {
+        if (isPermanent(err) || attempt >= attempts) throw err;
+      }
+    }
+  }
+
+  /** Waits for every run started so far (and those they start). */
+  async drain(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+}

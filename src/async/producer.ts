@@ -1,0 +1,199 @@
+import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { KlueConfig } from '../config/config-types.js';
+import { KlueError } from '../errors/klue-error.js';
+import type { Envelope } from './envelope.js';
+import { redisOptions } from './redis-connection.js';
+
+/** One task call ready to be queued. */
+export interface EnqueueItem {
+  queue: string;
+  name: string;
+  data: Envelope;
+  opts: JobsOptions;
+}
+
+export interface Enqueued {
+  job: Job;
+  duplicate: boolean;
+}
+
+interface Waiter {
+  item: EnqueueItem;
+  resolve(value: Enqueued): void;
+  reject(err: unknown): void;
+}
+
+/** Calls per addBulk; beyond this a batch is sent at once rather than at the end of the tick. */
+const MAX_BATCH = 200;
+/** An enqueue Redis has not acknowledged after this long fails, so no request ever hangs on Redis. */
+export const ENQUEUE_TIMEOUT_MS = 2000;
+
+/** The Redis key prefix of a service: two services on one Redis never share jobs. */
+export function queuePrefix(config: Pick<KlueConfig, 'async'>): string {
+  return `klue:${config.async.queue}`;
+}
+
+/** BullMQ queue name of a klue queue; the braces make it one Redis Cluster hash slot. */
+export function bullQueueName(queue: string): string {
+  return `{${queue}}`;
+}
+
+function unavailable(reason: string, cause?: unknown): KlueError {
+  return new KlueError('ASYNC_UNAVAILABLE', `Redis did not accept the task call (${reason}); nothing was queued`, { cause });
+}
+
+/**
+ * Sends task calls to Redis. Calls made in the same tick are coalesced into one `addBulk`
+ * per queue (one round trip for many concurrent requests); each caller is resolved only once
+ * Redis acknowledged the batch holding its call.
+ */
+export class Producer {
+  private readonly connection: Redis;
+  private readonly queues = new Map<string, Queue>();
+  private readonly events = new Map<string, QueueEvents>();
+  private readonly batches = new Map<string, Waiter[]>();
+  private readonly inflight = new Set<Promise<void>>();
+  private scheduled: NodeJS.Immediate | undefined;
+  private redisDown = false;
+  /** Number of addBulk round trips sent, for tests and metrics. */
+  bulkCalls = 0;
+
+  constructor(
+    private readonly config: KlueConfig,
+    private readonly log: Logger,
+  ) {
+    this.connection = new Redis({ ...redisOptions(config, 'producer'), lazyConnect: false });
+    this.connection.on('error', (err: Error) => {
+      // One line per outage, not one per reconnection attempt.
+      if (!this.redisDown) this.log.warn({ err: err.message }, 'async: Redis unreachable; task calls fail with ASYNC_UNAVAILABLE until it is back');
+      this.redisDown = true;
+    });
+    this.connection.on('ready', () => {
+      if (this.redisDown) this.log.info('async: Redis reachable again');
+      this.redisDown = false;
+    });
+  }
+
+  /** Resolves when Redis answers, false after `ms`. */
+  async ready(ms: number): Promise<boolean> {
+    if (this.connection.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.connection.off('ready', onReady);
+        resolve(false);
+      }, ms);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.connection.once('ready', onReady);
+    });
+  }
+
+  queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(bullQueueName(name), { connection: this.connection, prefix: queuePrefix(this.config) });
+      queue.on('error', (err: Error) => this.log.debug({ err: err.message, queue: name }, 'async: queue error'));
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  enqueue(item: EnqueueItem): Promise<Enqueued> {
+    return new Promise<Enqueued>((resolve, reject) => {
+      let batch = this.batches.get(item.queue);
+      if (!batch) this.batches.set(item.queue, (batch = []));
+      batch.push({ item, resolve, reject });
+      if (batch.length >= MAX_BATCH) this.send(item.queue);
+      else this.scheduled ??= setImmediate(() => this.flushNow());
+    });
+  }
+
+  private flushNow(): void {
+    this.scheduled = undefined;
+    for (const queue of [...this.batches.keys()]) this.send(queue);
+  }
+
+  private send(queueName: string): void {
+    const waiters = this.batches.get(queueName);
+    this.batches.delete(queueName);
+    if (!waiters?.length) return;
+    const done = this.sendBatch(queueName, waiters).finally(() => this.inflight.delete(done));
+    this.inflight.add(done);
+  }
+
+  private async sendBatch(queueName: string, waiters: Waiter[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const queue = this.queue(queueName);
+      this.bulkCalls++;
+      const adding = queue.addBulk(waiters.map((w) => w.item));
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(unavailable(`no answer within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+      });
+      // The losing add may still settle; it must not become an unhandled rejection.
+      adding.catch(() => undefined);
+      const jobs = await Promise.race([adding, timeout]);
+      const duplicates = await this.findDuplicates(queue, waiters, jobs);
+      waiters.forEach((w, i) => w.resolve({ job: jobs[i] as Job, duplicate: duplicates[i] ?? false }));
+    } catch (err) {
+      const error = err instanceof KlueError ? err : unavailable((err as Error).message, err);
+      for (const w of waiters) w.reject(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * BullMQ answers a duplicate jobId with the existing job's id, indistinguishable from a new
+   * job; reading back the stored signature tells whether the job is ours. Only calls that chose
+   * a jobId pay for it.
+   */
+  private async findDuplicates(queue: Queue, waiters: Waiter[], jobs: Job[]): Promise<boolean[]> {
+    const checks = waiters.flatMap((w, i) => (w.item.opts.jobId ? [i] : []));
+    if (checks.length === 0) return [];
+    const pipeline = this.connection.pipeline();
+    for (const i of checks) pipeline.hget(queue.toKey(jobs[i]?.id ?? ''), 'data');
+    const results = (await pipeline.exec()) ?? [];
+    const out: boolean[] = [];
+    checks.forEach((i, k) => {
+      const [err, stored] = results[k] ?? [];
+      if (err) throw err;
+      out[i] = typeof stored === 'string' && (JSON.parse(stored) as Partial<Envelope>).s !== waiters[i]?.item.data.s;
+    });
+    return out;
+  }
+
+  /** Waits for a job to finish; QueueEvents are only created (once per queue) when this is used. */
+  async waitForResult(queueName: string, job: Job, timeoutMs?: number): Promise<unknown> {
+    let events = this.events.get(queueName);
+    if (!events) {
+      events = new QueueEvents(bullQueueName(queueName), {
+        connection: redisOptions(this.config, 'blocking'),
+        prefix: queuePrefix(this.config),
+      });
+      events.on('error', (err: Error) => this.log.debug({ err: err.message, queue: queueName }, 'async: queue events error'));
+      this.events.set(queueName, events);
+    }
+    return job.waitUntilFinished(events, timeoutMs);
+  }
+
+  /** Sends what is batched and waits for every batch in flight. */
+  async flush(): Promise<void> {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.flushNow();
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await Promise.allSettled([...this.events.values()].map((e) => e.close()));
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    this.events.clear();
+    this.queues.clear();
+    this.connection.disconnect();
+  }
+}

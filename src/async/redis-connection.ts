@@ -1,0 +1,70 @@
+import type { RedisOptions } from 'ioredis';
+import type { KlueConfig } from '../config/config-types.js';
+import { KlueError } from '../errors/klue-error.js';
+
+/**
+ * What a connection is for. `producer` fails fast when Redis is away (no offline queue, few
+ * retries) so a request never hangs on it; `blocking` (workers, queue events) waits for Redis
+ * to come back, as BullMQ requires (`maxRetriesPerRequest: null`).
+ */
+export type ConnectionRole = 'producer' | 'blocking';
+
+/** The Redis URL in use: `async.redis_url`, else `REDIS_URL`. */
+export function redisUrl(config: Pick<KlueConfig, 'file' | 'async'>): string {
+  if (config.async.redis_cluster?.length) {
+    throw new KlueError(
+      'CONFIG_INVALID',
+      `${config.file}: async.redis_cluster: Redis Cluster is not supported yet; use async.redis_url`,
+    );
+  }
+  const url = config.async.redis_url ?? process.env.REDIS_URL;
+  if (!url) {
+    throw new KlueError('CONFIG_INVALID', `${config.file}: async.redis_url: not set (and no REDIS_URL); klue start embeds a Redis, other commands need one`);
+  }
+  return url;
+}
+
+/** Parses `redis://[user:pass@]host[:port][/db]`, `rediss://...` (TLS) or `unix:///path.sock[?db=N&password=P]`. */
+export function parseRedisUrl(url: string, file = 'async.redis_url'): RedisOptions {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new KlueError('CONFIG_INVALID', `${file}: '${url}' is not a redis://, rediss:// or unix:// URL`);
+  }
+  const password = u.password ? decodeURIComponent(u.password) : (u.searchParams.get('password') ?? undefined);
+  const username = u.username ? decodeURIComponent(u.username) : undefined;
+  const dbText = u.protocol === 'unix:' ? u.searchParams.get('db') : u.pathname.replace(/^\//, '');
+  const db = dbText ? Number(dbText) : undefined;
+  if (db !== undefined && !Number.isInteger(db)) {
+    throw new KlueError('CONFIG_INVALID', `${file}: '${url}': database '${dbText}' is not a number`);
+  }
+  const common: RedisOptions = { username, password, db };
+  switch (u.protocol) {
+    case 'unix:':
+      return { ...common, path: decodeURIComponent(u.pathname) };
+    case 'redis:':
+    case 'rediss:': {
+      const host = u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+      const opts: RedisOptions = { ...common, host, port: u.port ? Number(u.port) : 6379 };
+      if (u.protocol === 'rediss:') opts.tls = { servername: host };
+      return opts;
+    }
+    default:
+      throw new KlueError('CONFIG_INVALID', `${file}: '${url}' is not a redis://, rediss:// or unix:// URL`);
+  }
+}
+
+/** ioredis options for one role. */
+export function redisOptions(config: Pick<KlueConfig, 'file' | 'async'>, role: ConnectionRole): RedisOptions {
+  const base = parseRedisUrl(redisUrl(config), `${config.file}: async.redis_url`);
+  if (role === 'blocking') return { ...base, maxRetriesPerRequest: null };
+  return {
+    ...base,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    // Keep retrying in the background (capped) so enqueues work again as soon as Redis is back.
+    retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+  };
+}

@@ -1,0 +1,124 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { KlueConfig } from '../config/config-types.js';
+import { rootLogger } from '../log/logger.js';
+
+export interface SupervisorOptions {
+  /** Worker processes to keep running. */
+  count: number;
+  /** Extra `klue worker` arguments, e.g. `['--env', 'prod']`. */
+  args: string[];
+  /** Environment added to this process' own for the workers. Default none. */
+  env?: NodeJS.ProcessEnv;
+  /** Called once when a worker keeps dying right after start; the caller should exit non-zero. Default: only logged. */
+  onGiveUp?: (reason: string) => void;
+  /** Script run by node for each worker, given `worker ...args`. Default: klue's `bin/klue.js`. */
+  bin?: string;
+  /** Where worker stdout lines go. Default `process.stdout`. */
+  stdout?: Writable;
+  /** Where worker stderr lines go. Default `process.stderr`. */
+  stderr?: Writable;
+}
+
+export interface Supervisor {
+  /** Pids of the workers running now. */
+  pids(): number[];
+  /** SIGTERMs each worker it started and waits for them (SIGKILL after `async.shutdown_timeout` + 5 s). */
+  stop(): Promise<void>;
+}
+
+/** A worker that dies sooner than this after starting counts as a fast failure. */
+const FAST_FAILURE_MS = 10_000;
+const MAX_FAST_FAILURES = 5;
+const MAX_RESTART_DELAY_MS = 30_000;
+
+interface Slot {
+  n: number;
+  child?: ChildProcess;
+  startedAt: number;
+  fastFailures: number;
+  lastLines: string[];
+  restartTimer?: NodeJS.Timeout;
+}
+
+function pipeLines(from: NodeJS.ReadableStream | null, to: Writable, slot: Slot): void {
+  if (!from) return;
+  createInterface({ input: from, crlfDelay: Infinity }).on('line', (line: string) => {
+    slot.lastLines.push(line);
+    if (slot.lastLines.length > 5) slot.lastLines.shift();
+    // Worker logs are JSON lines already tagged "role":"worker"; a prefix would break them.
+    const json = line.startsWith('{') && line.endsWith('}');
+    to.write(json ? `${line}\n` : `[worker ${slot.n}] ${line}\n`);
+  });
+}
+
+/**
+ * Runs `count` `klue worker` processes for the service and restarts any that exits
+ * unexpectedly, with exponential backoff. It only ever signals the processes it spawned.
+ */
+export function startWorkers(config: KlueConfig, options: SupervisorOptions): Supervisor {
+  const log = rootLogger();
+  const bin = options.bin ?? fileURLToPath(new URL('../../bin/klue.js', import.meta.url));
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  if (config.async.redis_url) env.REDIS_URL = config.async.redis_url;
+  let stopping = false;
+  let gaveUp = false;
+  const slots: Slot[] = Array.from({ length: options.count }, (_, i) => ({ n: i + 1, startedAt: 0, fastFailures: 0, lastLines: [] }));
+
+  const giveUp = (slot: Slot, how: string) => {
+    if (gaveUp) return;
+    gaveUp = true;
+    const reason = `worker ${slot.n} ${how} ${MAX_FAST_FAILURES} times in a row, each within ${FAST_FAILURE_MS / 1000} s of starting; last output: ${slot.lastLines.join(' | ') || '(none)'}`;
+    log.error({ reason }, 'async: giving up restarting workers');
+    options.onGiveUp?.(reason);
+  };
+
+  const launch = (slot: Slot) => {
+    slot.restartTimer = undefined;
+    if (stopping || gaveUp) return;
+    slot.startedAt = Date.now();
+    const child = spawn(process.execPath, [bin, 'worker', ...options.args], { cwd: config.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    slot.child = child;
+    pipeLines(child.stdout, stdout, slot);
+    pipeLines(child.stderr, stderr, slot);
+    let ended = false;
+    const onEnd = (how: string) => {
+      if (ended) return;
+      ended = true;
+      slot.child = undefined;
+      if (stopping) return;
+      const lived = Date.now() - slot.startedAt;
+      slot.fastFailures = lived < FAST_FAILURE_MS ? slot.fastFailures + 1 : 0;
+      if (slot.fastFailures >= MAX_FAST_FAILURES) return giveUp(slot, how);
+      const delay = Math.min(1000 * 2 ** Math.max(slot.fastFailures - 1, 0), MAX_RESTART_DELAY_MS);
+      log.warn({ worker: slot.n, pid: child.pid, how, restart_in_ms: delay }, 'async: worker exited; restarting it');
+      slot.restartTimer = setTimeout(() => launch(slot), delay);
+    };
+    child.once('error', (err) => onEnd(`could not start (${err.message})`));
+    child.once('exit', (code, signal) => onEnd(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+  };
+  for (const slot of slots) launch(slot);
+
+  return {
+    pids: () => slots.flatMap((s) => (s.child?.pid !== undefined ? [s.child.pid] : [])),
+    async stop() {
+      stopping = true;
+      await Promise.all(
+        slots.map(async (slot) => {
+          clearTimeout(slot.restartTimer);
+          const child = slot.child;
+          if (!child || child.exitCode !== null || child.signalCode !== null) return;
+          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), config.async.shutdown_timeout + 5000);
+          await exited;
+          clearTimeout(timer);
+        }),
+      );
+    },
+  };
+}

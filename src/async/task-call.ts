@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { context, propagation } from '@opentelemetry/api';
+import type { JobsOptions } from 'bullmq';
+import type { KlueConfig } from '../config/config-types.js';
+import { currentContext, type KlueContext } from '../context/context.js';
+import { parseDuration } from '../util/duration.js';
+import { encodeValue } from './codec.js';
+import { sealEnvelope } from './envelope.js';
+import type { EnqueueItem } from './producer.js';
+import type { TaskDefinition } from './task-registry.js';
+import type { CallOptions } from './types.js';
+
+/** The context a task runs in: the caller's, minus its own task info, plus the current trace. */
+function shippedContext(): KlueContext {
+  const { task: _task, ...ctx } = currentContext() ?? {};
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  // Without an OpenTelemetry SDK nothing is injected; keep the trace we were given, if any.
+  if (Object.keys(carrier).length > 0) ctx.trace = carrier;
+  return ctx;
+}
+
+function checkJobId(task: string, jobId: string): void {
+  if (typeof jobId !== 'string' || jobId === '' || `${parseInt(jobId, 10)}` === jobId || jobId.includes(':')) {
+    throw new TypeError(`${task}: jobId ${JSON.stringify(jobId)} must be a non-empty string that is not an integer and has no ':'`);
+  }
+}
+
+/** Job options of one call; checked here so one bad call cannot fail a whole batch in Redis. */
+export function jobOptions(def: TaskDefinition, call: CallOptions, config: KlueConfig): JobsOptions {
+  const attempts = call.attempts ?? def.options.attempts ?? config.async.attempts;
+  checkOptions(def.name, { attempts, priority: call.priority });
+  const delayValue = call.delay ?? def.options.delay ?? config.async.delay;
+  const delay = delayValue === undefined ? 0 : parseDuration(delayValue, `${def.name}: delay`);
+  const priority = call.priority ?? def.options.priority;
+  const opts: JobsOptions = {
+    attempts,
+    backoff: { type: 'exponential', delay: def.options.backoff ?? config.async.backoff, jitter: 0.5 },
+    removeOnComplete: { count: config.async.keep_completed },
+    removeOnFail: { count: config.async.keep_failed },
+  };
+  if (delay > 0) opts.delay = delay;
+  if (priority) opts.priority = priority;
+  if (call.jobId !== undefined) {
+    checkJobId(def.name, call.jobId);
+    opts.jobId = call.jobId;
+  }
+  return opts;
+}
+
+/** Validates attempts, backoff and priority wherever they are given. */
+export function checkOptions(task: string, o: { attempts?: number; backoff?: number; priority?: number }): void {
+  if (o.attempts !== undefined && !(Number.isInteger(o.attempts) && o.attempts >= 1)) {
+    throw new TypeError(`${task}: attempts must be an integer >= 1, not ${o.attempts}`);
+  }
+  if (o.backoff !== undefined && !(Number.isFinite(o.backoff) && o.backoff >= 0)) {
+    throw new TypeError(`${task}: backoff must be a number of ms >= 0, not ${o.backoff}`);
+  }
+  if (o.priority !== undefined && !(Number.isInteger(o.priority) && o.priority >= 0 && o.priority < 2 ** 21)) {
+    throw new TypeError(`${task}: priority must be an integer from 0 to 2097151, not ${o.priority}`);
+  }
+}
+
+/** Encodes, serialises and signs one call: the only per-call CPU work before Redis. */
+export function prepareCall(def: TaskDefinition, call: CallOptions, args: unknown[], config: KlueConfig, secret: string): EnqueueItem {
+  const opts = jobOptions(def, call, config);
+  const encoded = encodeValue(args, def.name, 'args') as unknown[];
+  const data = sealEnvelope(
+    { id: randomUUID(), task: def.name, args: encoded, ctx: shippedContext(), at: Date.now() },
+    secret,
+    config.async.max_payload,
+  );
+  return { queue: def.options.queue ?? 'default', name: def.name, data, opts };
+}

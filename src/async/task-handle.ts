@@ -1,0 +1,61 @@
+import type { Job } from 'bullmq';
+import { KlueError } from '../errors/klue-error.js';
+import type { Producer } from './producer.js';
+import { decodeResult, type TaskResult } from './task-runner.js';
+import type { TaskHandle } from './types.js';
+
+function failed(task: string, id: string, err: unknown): KlueError {
+  if (err instanceof KlueError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (message.startsWith('Job wait ')) {
+    return new KlueError('TASK_TIMEOUT', `${task} (job ${id}) did not finish within the wait's timeoutMs`, { cause: err });
+  }
+  return new KlueError('TASK_FAILED', `${task} (job ${id}) failed: ${message}`, { cause: err });
+}
+
+/** Handle of a call queued on Redis; result() needs QueueEvents, created on first use only. */
+export function queuedHandle<R>(producer: Producer, task: string, queue: string, job: Job, duplicate: boolean): TaskHandle<R> {
+  const id = job.id ?? '';
+  return {
+    id,
+    task,
+    queue,
+    duplicate,
+    async result<T = R>(opts: { timeoutMs?: number } = {}): Promise<T> {
+      try {
+        return decodeResult(await producer.waitForResult(queue, job, opts.timeoutMs)) as T;
+      } catch (err) {
+        throw failed(task, id, err);
+      }
+    },
+  };
+}
+
+/** Handle of a call run in this process (inline mode, or no async runtime at all). */
+export function localHandle<R>(task: string, queue: string, id: string, duplicate: boolean, done: Promise<TaskResult>): TaskHandle<R> {
+  return {
+    id,
+    task,
+    queue,
+    duplicate,
+    async result<T = R>(opts: { timeoutMs?: number } = {}): Promise<T> {
+      let timer: NodeJS.Timeout | undefined;
+      const waits: Promise<TaskResult>[] = [done];
+      if (opts.timeoutMs !== undefined) {
+        const ms = opts.timeoutMs;
+        waits.push(
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new KlueError('TASK_TIMEOUT', `${task} (job ${id}) did not finish within ${ms} ms`)), ms);
+          }),
+        );
+      }
+      try {
+        return decodeResult(await Promise.race(waits)) as T;
+      } catch (err) {
+        throw failed(task, id, err);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { KlueConfig } from '../config/config-types.js';
+import { runInContext, type KlueContext } from '../context/context.js';
+import { KlueError } from '../errors/klue-error.js';
+import { reportError } from '../errors/reporter.js';
+import { rootLogger, type Logger } from '../log/logger.js';
+import { parseDuration } from '../util/duration.js';
+import { decodeValue, encodeValue } from './codec.js';
+import { openEnvelope, type TaskPayload } from './envelope.js';
+import { PermanentError } from './permanent-error.js';
+import { getTask, taskNames, type TaskDefinition } from './task-registry.js';
+
+/** One run of a queued job, as a worker (or the inline runner) sees it. */
+export interface JobRun {
+  data: unknown;
+  jobId: string;
+  /** BullMQ job name (the task name, unless someone queued something else). */
+  jobName: string;
+  /** 1 for the first run. */
+  attempt: number;
+  attempts: number;
+}
+
+/** What a job returns: the encoded task result, wrapped so a string result is never mistaken for JSON text. */
+export interface TaskResult {
+  r: unknown;
+}
+
+/** Errors after which retrying cannot help: the job fails for good at once. */
+export function isPermanent(err: unknown): boolean {
+  return err instanceof PermanentError || (err instanceof KlueError && err.code === 'BAD_ENVELOPE');
+}
+
+function toKlueErrorForTask(err: unknown, task: string): KlueError {
+  if (err instanceof KlueError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (message.startsWith('UNKNOWN_TASK')) return new KlueError('UNKNOWN_TASK', message, { cause: err });
+  return new KlueError('TASK_FAILED', `${task}: ${message}`, { cause: err });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number | undefined, task: string): Promise<T> {
+  if (ms === undefined) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  // The task itself cannot be cancelled; it goes on in the background, its outcome ignored.
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KlueError('TASK_TIMEOUT', `${task}: still running after ${ms} ms (timeout)`)), ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function execute(def: TaskDefinition, payload: TaskPayload, run: JobRun, ctx: KlueContext, log: Logger, config: KlueConfig): Promise<TaskResult> {
+  const args = decodeValue(payload.args) as never[];
+  const timeout = def.options.timeout ?? config.async.timeout;
+  const timeoutMs = timeout === undefined ? undefined : parseDuration(timeout, `${def.name}: timeout`);
+  const parent = propagation.extract(ROOT_CONTEXT, ctx.trace ?? {});
+  const result = await runInContext({ ctx, log }, () =>
+    context.with(parent, () =>
+      trace.getTracer('klue').startActiveSpan(`task ${def.name}`, { kind: SpanKind.CONSUMER, attributes: { 'klue.task': def.name, 'klue.job_id': run.jobId, 'klue.attempt': run.attempt } }, async (span) => {
+        try {
+          return await withTimeout(Promise.resolve().then(() => def.fn(...args)), timeoutMs, def.name);
+        } catch (err) {
+          span.recordException(err instanceof Error ? err : String(err));
+          span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+          throw err;
+        } finally {
+          span.end();
+        }
+      }),
+    ),
+  );
+  return { r: encodeValue(result, def.name, 'result', 'task results') };
+}
+
+/**
+ * Runs one job: checks the envelope, finds the task, runs it in the caller's context (user,
+ * token, request, trace) with a logger bound to request id, user id, task, job id and attempt.
+ * Reports the error when this run is the last one. Throws what the task threw (or BAD_ENVELOPE,
+ * or an `UNKNOWN_TASK...` Error, retried so a newer worker may take it during a deploy).
+ */
+export async function processJob(run: JobRun, config: KlueConfig, secret: string): Promise<TaskResult> {
+  let payload: TaskPayload;
+  try {
+    payload = openEnvelope(run.data, secret, config.async.max_payload);
+  } catch (err) {
+    rootLogger().error({ job_id: run.jobId, job_name: run.jobName, reason: (err as Error).message }, 'async: rejected a job that is not a valid klue envelope; not retried');
+    await reportError(toKlueErrorForTask(err, run.jobName), {
+      source: 'task',
+      context: {},
+      task: { name: run.jobName, jobId: run.jobId, attempt: run.attempt, attempts: run.attempts },
+    });
+    throw err;
+  }
+  const ctx: KlueContext = { ...payload.ctx, task: { name: payload.task, jobId: run.jobId, attempt: run.attempt } };
+  const log = rootLogger().child({
+    req_id: ctx.request?.id,
+    user_id: ctx.user?.sub,
+    task: payload.task,
+    job_id: run.jobId,
+    attempt: run.attempt,
+  });
+  try {
+    const def = getTask(payload.task);
+    if (!def) {
+      throw new Error(`UNKNOWN_TASK: no task named '${payload.task}' in this worker (it knows: ${taskNames().join(', ') || 'none'})`);
+    }
+    return await execute(def, payload, run, ctx, log, config);
+  } catch (err) {
+    const final = isPermanent(err) || run.attempt >= run.attempts;
+    if (final) {
+      const error = toKlueErrorForTask(err, payload.task);
+      log.error({ err, error_code: error.code, error_id: error.errorId, attempts: run.attempts }, `async: task ${payload.task} failed for good`);
+      await reportError(error, {
+        source: 'task',
+        context: ctx,
+        task: { name: payload.task, jobId: run.jobId, attempt: run.attempt, attempts: run.attempts },
+      });
+    } else {
+      log.warn({ err: err instanceof Error ? err.message : String(err), attempts: run.attempts }, `async: task ${payload.task} failed; will retry`);
+    }
+    throw err;
+  }
+}
+
+/** Turns a job's stored return value back into the task's result. */
+export function decodeResult(returnValue: unknown): unknown {
+  const wrapped = typeof returnValue === 'string' ? (JSON.parse(returnValue) as unknown) : returnValue;
+  return decodeValue((wrapped as Partial<TaskResult> | null)?.r);
+}

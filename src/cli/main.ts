@@ -1,0 +1,63 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { createRequire } from 'node:module';
+import { KlueError } from '../errors/klue-error.js';
+import { startCommand } from './start-command.js';
+import { tokenCommand } from './token-command.js';
+import { typesCommand } from './types-command.js';
+import { workerCommand } from './worker-command.js';
+
+const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+/** Prints a start-up failure as one line a person can act on, then exits non-zero. */
+export function fail(err: unknown): never {
+  const message = err instanceof KlueError ? `${err.code}: ${err.message}` : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`klue: ${message}\n`);
+  process.exit(1);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('klue').version(pkg.version).description('Spec-first REST microservices with async tasks');
+  program
+    .command('start')
+    .description('serve the API of the service in the current folder (and run its workers when with_async is on)')
+    .option('-p, --port <port>', 'port to listen on', positiveInt, 8080)
+    .option('--host <host>', 'address to listen on', '0.0.0.0')
+    .option('-e, --env <env>', 'environment: also reads klue-config.<env>.yaml')
+    .option('--workers <n>', 'worker processes (default: async.workers)', positiveInt)
+    .option('--no-worker', 'serve HTTP only, run no worker process')
+    .action(startCommand);
+  program
+    .command('worker')
+    .description('run a worker process that executes queued tasks')
+    .option('-e, --env <env>', 'environment: also reads klue-config.<env>.yaml')
+    .option('--queues <names>', 'comma-separated queues to serve (default: all)')
+    .option('--concurrency <n>', 'tasks run at once (default: async.concurrency)', positiveInt)
+    .action(workerCommand);
+  program
+    .command('token')
+    .description('print a JWT for a user, signed with the service config')
+    .requiredOption('-u, --user <id>', 'user id (the sub claim)')
+    .option('--expires <duration>', "lifetime, e.g. '1h' (default: jwt_token_timeout)")
+    .option('-e, --env <env>', 'environment')
+    .action(tokenCommand);
+  program
+    .command('types')
+    .description("generate TypeScript types for each API's definitions and operations into types/")
+    .option('-e, --env <env>', 'environment')
+    .action(typesCommand);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    fail(err);
+  }
+}

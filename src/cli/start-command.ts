@@ -1,0 +1,55 @@
+import { writeApiTypes } from '../api/types-gen.js';
+import { ensureRedis } from '../async/embedded-redis.js';
+import { startWorkers, type Supervisor } from '../async/supervisor.js';
+import { isProduction } from '../config/config-types.js';
+import { loadConfig } from '../config/load-config.js';
+import { createRootLogger } from '../log/logger.js';
+import { serve } from '../server/serve.js';
+import { onShutdownSignal } from './shutdown.js';
+
+export interface StartOptions {
+  port: number;
+  host: string;
+  env?: string;
+  workers?: number;
+  /** false with --no-worker */
+  worker: boolean;
+}
+
+/**
+ * `klue start`: validates everything, then serves HTTP and (with_async) supervises the workers.
+ * SIGTERM/SIGINT stop accepting requests, let in-flight ones (and their enqueues) finish, stop
+ * the workers gracefully and exit 0.
+ */
+export async function startCommand(opts: StartOptions): Promise<void> {
+  const config = await loadConfig({ env: opts.env });
+  const log = createRootLogger({ service: config.name, role: 'server' });
+  if (!isProduction(config)) await writeApiTypes(config).catch((err: unknown) => log.warn({ err }, 'could not write API types'));
+
+  const queued = config.with_async && config.async.mode === 'queue';
+  const redis = queued ? await ensureRedis(config) : undefined;
+  const server = await serve(config, { port: opts.port, host: opts.host, logger: log });
+  log.info({ url: server.url, operations: server.service.operations.length }, `${config.name} listening`);
+
+  let supervisor: Supervisor | undefined;
+  const stop = async (code: number): Promise<never> => {
+    log.info('shutting down');
+    await Promise.all([server.close(), supervisor?.stop()]);
+    await redis?.stop();
+    log.info('stopped');
+    log.flush();
+    process.exit(code);
+  };
+  const workers = opts.worker ? (opts.workers ?? config.async.workers) : 0;
+  if (queued && workers > 0) {
+    supervisor = startWorkers(config, {
+      count: workers,
+      args: opts.env ? ['--env', opts.env] : [],
+      onGiveUp: (reason: string) => {
+        log.fatal({ reason }, 'workers keep failing; stopping klue');
+        void stop(1);
+      },
+    });
+  }
+  onShutdownSignal(() => stop(0));
+}

@@ -1,0 +1,96 @@
+/** Dashboard settings (`async.dashboard`); the dashboard is off unless this is set. */
+export interface DashboardConfig {
+  /** URL path of the dashboard. Default `/admin/queues`. */
+  path: string;
+  /** A JWT claim that must be `true` (or include `admin`) for access. Default `admin`. */
+  admin_claim?: string;
+  /** Basic-auth user. Set with `basic_password` to allow basic auth. */
+  basic_user?: string;
+  /** Basic-auth password; name an env secret here. */
+  basic_password?: string;
+}
+
+/** The `async:` section of klue-config.yaml. */
+export interface AsyncConfig {
+  /** `queue` sends tasks to Redis; `inline` runs them in-process after a full envelope round trip (tests). Default `queue`. */
+  mode: 'queue' | 'inline';
+  /** `redis://` or `rediss://` URL. Default: `REDIS_URL`, else an embedded redis-server under `.klue/`. */
+  redis_url?: string;
+  /** Redis Cluster nodes (`host:port` or URLs); when set, klue uses ioredis' Cluster client. */
+  redis_cluster?: string[];
+  /** Prefix of every Redis key and name of the default queue. Default: the service name. */
+  queue: string;
+  /** HMAC-SHA256 key for task envelopes. Required in production; name an env secret here. */
+  secret?: string;
+  /** Largest serialised task call in bytes. Default 262144 (256 KiB). */
+  max_payload: number;
+  /** Attempts per task, first run included. Default 3. */
+  attempts: number;
+  /** First retry delay in ms; doubles each attempt, with jitter. Default 1000. */
+  backoff: number;
+  /** Default delay before a task may run (ms or '10s', '5m'). Default none. */
+  delay?: number | string;
+  /** Default task timeout (ms or '30s'). Default none. */
+  timeout?: number | string;
+  /** Globs (relative to the service) of modules that define tasks, imported by workers. Default none. */
+  modules: string[];
+  /** Worker processes `klue start` runs. Default 1. */
+  workers: number;
+  /** Tasks each worker process runs at once. Default 10. */
+  concurrency: number;
+  /** A worker whose RSS passes this many MB finishes its tasks and is replaced. Default none. */
+  max_memory_mb?: number;
+  /** Ms to let active tasks finish on shutdown. Default 30000. */
+  shutdown_timeout: number;
+  /** Completed jobs kept for inspection (count). Default 100. */
+  keep_completed: number;
+  /** Failed jobs kept for inspection (count). Default 5000. */
+  keep_failed: number;
+  /** bull-board dashboard; off by default. */
+  dashboard?: DashboardConfig;
+}
+
+/** JWT settings, from the `jwt_*` keys. */
+export interface JwtConfig {
+  /** HS256 shared secret (`jwt_secret`). */
+  secret?: string;
+  /** PEM public key for RS256/ES256 (`jwt_public_key`). */
+  publicKey?: string;
+  /** PEM private key, only to issue tokens with RS256/ES256 (`jwt_private_key`). */
+  privateKey?: string;
+  /** Pinned algorithm (`jwt_algorithm`). Default HS256, or RS256 when only a public key is set. */
+  algorithm: 'HS256' | 'RS256' | 'ES256';
+  audience?: string;
+  issuer?: string;
+  /** Lifetime in seconds of tokens from `generateToken` (`jwt_token_timeout`). Default 86400. */
+  tokenTimeout: number;
+}
+
+/** The loaded, validated service config. */
+export interface KlueConfig {
+  /** The service's folder. */
+  dir: string;
+  /** The config file read (absolute path). */
+  file: string;
+  /** The `--env` given, or `NODE_ENV`, or `dev`. */
+  env: string;
+  name: string;
+  version: string;
+  /** Absolute paths of the API spec files. */
+  apis: string[];
+  with_async: boolean;
+  /** Serve operations under the spec's basePath / server path. Default false (as the original). */
+  serve_base_path: boolean;
+  /** Largest accepted request body in bytes. Default 1048576. */
+  body_limit: number;
+  jwt: JwtConfig;
+  async: AsyncConfig;
+  /** Every key of the file, env secrets substituted. */
+  raw: Record<string, unknown>;
+  /** Reads any key (dotted paths allowed), e.g. `config.get('uuid_file_path')`. */
+  get<T = unknown>(key: string): T | undefined;
+}
+
+export function isProduction(config: Pick<KlueConfig, 'env'>): boolean {
+  return ['prod', 'production'].includes(config.env) || process.env.NODE_ENV === 'production';
+}

@@ -1,0 +1,184 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { Ajv } from 'ajv';
+import { glob } from 'tinyglobby';
+import { parse as parseYaml } from 'yaml';
+import { KlueError } from '../errors/klue-error.js';
+import { parseDuration } from '../util/duration.js';
+import { configSchema } from './config-schema.js';
+import type { AsyncConfig, KlueConfig } from './config-types.js';
+import { substituteEnvSecrets } from './env-secrets.js';
+
+export interface LoadConfigOptions {
+  /** The service folder. Default: the current directory. */
+  dir?: string;
+  /** Environment name; `klue-config.<env>.yaml` is merged over the base file when it exists. */
+  env?: string;
+  /** Values merged over the file (tests, CLI flags). */
+  overrides?: Record<string, unknown>;
+}
+
+const CONFIG_FILES = ['klue-config.yaml', 'klue-config.yml', 'pym-config.yaml'];
+
+function readYaml(file: string): Record<string, unknown> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new KlueError('CONFIG_INVALID', `${file}: ${(err as Error).message}`, { cause: err });
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new KlueError('CONFIG_INVALID', `${file}: the top level must be a mapping of keys`);
+  }
+  return doc as Record<string, unknown>;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+const validateSchema = new Ajv({ allErrors: true, strict: false }).compile(configSchema);
+
+function validate(file: string, raw: Record<string, unknown>): void {
+  if (validateSchema(raw)) return;
+  const problems = (validateSchema.errors ?? []).map((e) => {
+    const path = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
+    const extra = e.keyword === 'additionalProperties' ? ` '${String(e.params.additionalProperty)}'` : '';
+    return `${path}: ${e.message ?? 'is invalid'}${extra}`;
+  });
+  throw new KlueError('CONFIG_INVALID', `${file}: ${problems.join('; ')}`, { details: { file, problems } });
+}
+
+function isSpecDocument(file: string): boolean {
+  try {
+    const doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
+    return isPlainObject(doc) && ('swagger' in doc || 'openapi' in doc);
+  } catch {
+    return true; // let the spec loader report the syntax error with its position
+  }
+}
+
+function readPackageVersion(dir: string): string | undefined {
+  const pkg = join(dir, 'package.json');
+  if (!existsSync(pkg)) return undefined;
+  const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version?: unknown }).version;
+  return typeof version === 'string' ? version : undefined;
+}
+
+function asyncConfig(file: string, name: string, section: Record<string, unknown>): AsyncConfig {
+  const a = section as Partial<AsyncConfig>;
+  for (const key of ['delay', 'timeout'] as const) {
+    const v = a[key];
+    if (v === undefined) continue;
+    try {
+      parseDuration(v, `async.${key}`);
+    } catch (err) {
+      throw new KlueError('CONFIG_INVALID', `${file}: ${(err as Error).message}`);
+    }
+  }
+  return {
+    mode: a.mode ?? 'queue',
+    redis_url: a.redis_url ?? process.env.REDIS_URL,
+    redis_cluster: a.redis_cluster,
+    queue: a.queue ?? name,
+    secret: a.secret ?? process.env.KLUE_ASYNC_SECRET,
+    max_payload: a.max_payload ?? 256 * 1024,
+    attempts: a.attempts ?? 3,
+    backoff: a.backoff ?? 1000,
+    delay: a.delay,
+    timeout: a.timeout,
+    modules: a.modules ?? [],
+    workers: a.workers ?? 1,
+    concurrency: a.concurrency ?? 10,
+    max_memory_mb: a.max_memory_mb,
+    shutdown_timeout: a.shutdown_timeout ?? 30_000,
+    keep_completed: a.keep_completed ?? 100,
+    keep_failed: a.keep_failed ?? 5000,
+    dashboard: a.dashboard ? { ...a.dashboard, path: a.dashboard.path ?? '/admin/queues' } : undefined,
+  };
+}
+
+function getPath(raw: Record<string, unknown>, key: string): unknown {
+  if (key in raw) return raw[key];
+  let cur: unknown = raw;
+  for (const part of key.split('.')) {
+    if (!isPlainObject(cur)) return undefined;
+    cur = cur[part];
+  }
+  return cur;
+}
+
+/**
+ * Reads `klue-config.yaml` (or the original's `pym-config.yaml`) from the service folder,
+ * merges `klue-config.<env>.yaml` over it, substitutes env secrets and validates every key
+ * klue reads. Throws a `CONFIG_INVALID` / `ENV_SECRET_MISSING` error naming file and key.
+ */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueConfig> {
+  const dir = resolve(options.dir ?? process.cwd());
+  const file = CONFIG_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
+  if (!file) {
+    throw new KlueError('CONFIG_INVALID', `${dir}: no ${CONFIG_FILES.join(' or ')} found (run klue in the service folder)`);
+  }
+  let raw = readYaml(file);
+  const env = options.env ?? process.env.KLUE_ENV ?? process.env.NODE_ENV ?? 'dev';
+  let source = file;
+  if (options.env) {
+    const envFile = join(dir, `klue-config.${options.env}.yaml`);
+    if (existsSync(envFile)) {
+      raw = deepMerge(raw, readYaml(envFile));
+      source = `${file} + ${basename(envFile)}`;
+    }
+  }
+  if (options.overrides) raw = deepMerge(raw, options.overrides);
+  raw = substituteEnvSecrets(source, raw);
+  validate(source, raw);
+
+  const name = raw.name as string;
+  const apiGlobs = (raw.apis as string[] | undefined) ?? ['apis/*.yaml', 'apis/*.yml', 'apis/*.json'];
+  // With the default globs, YAML files that are not specs (shared fragments that specs $ref) are skipped.
+  const apis = (await glob(apiGlobs, { cwd: dir, absolute: true })).sort().filter((f) => raw.apis !== undefined || isSpecDocument(f));
+  if (apis.length === 0) {
+    throw new KlueError('CONFIG_INVALID', `${source}: apis: no spec file matches ${apiGlobs.join(', ')} in ${dir}`);
+  }
+  const publicKey = raw.jwt_public_key as string | undefined;
+  const asyncSection = isPlainObject(raw.async) ? raw.async : {};
+  return {
+    dir,
+    file,
+    env,
+    name,
+    version: (raw.version as string | undefined) ?? readPackageVersion(dir) ?? '0.0.0',
+    apis,
+    with_async: raw.with_async === true,
+    serve_base_path: raw.serve_base_path === true,
+    body_limit: (raw.body_limit as number | undefined) ?? 1024 * 1024,
+    jwt: {
+      secret: raw.jwt_secret as string | undefined,
+      publicKey,
+      privateKey: raw.jwt_private_key as string | undefined,
+      algorithm: (raw.jwt_algorithm as 'HS256' | 'RS256' | 'ES256' | undefined) ?? (publicKey ? 'RS256' : 'HS256'),
+      audience: raw.jwt_audience as string | undefined,
+      issuer: raw.jwt_issuer as string | undefined,
+      tokenTimeout: (raw.jwt_token_timeout as number | undefined) ?? 86_400,
+    },
+    async: asyncConfig(source, name, asyncSection),
+    raw,
+    get: <T>(key: string) => getPath(raw, key) as T | undefined,
+  };
+}
+
+/** Name of this process' container or host, for `/version`. */
+export function containerName(): string {
+  return process.env.KLUE_CONTAINER ?? process.env.HOSTNAME ?? hostname();
+}

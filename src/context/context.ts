@@ -1,0 +1,86 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Logger } from 'pino';
+
+/** Claims of a verified JWT (`sub` is the user id). */
+export interface UserClaims {
+  sub?: string;
+  iss?: string;
+  aud?: string | string[];
+  exp?: number;
+  iat?: number;
+  [claim: string]: unknown;
+}
+
+/** What klue knows of the HTTP request that started the current work. */
+export interface RequestInfo {
+  /** From the `X-Request-Id` header, or generated; echoed in the response. */
+  id: string;
+  method: string;
+  url: string;
+}
+
+/** Set while a task runs in a worker. */
+export interface TaskInfo {
+  name: string;
+  jobId: string;
+  attempt: number;
+}
+
+/**
+ * The context of a unit of work: one plain, JSON-serialisable value. The async subsystem
+ * sends exactly this value to the worker, which runs the task inside it.
+ */
+export interface KlueContext {
+  user?: UserClaims;
+  token?: string;
+  request?: RequestInfo;
+  /** W3C trace context headers (`traceparent`, `tracestate`) of the span that was current. */
+  trace?: Record<string, string>;
+  task?: TaskInfo;
+}
+
+/** Per-execution state that is not sent anywhere: the bound logger and unfinished work. */
+export interface ContextStore {
+  ctx: KlueContext;
+  log: Logger;
+  /** Enqueues started during a request; the response waits for them. */
+  pending?: Set<Promise<unknown>>;
+}
+
+// One instance per process even if klue is loaded twice (dist and source, or two copies
+// in node_modules): otherwise a task defined against one copy would not see the context.
+const KEY = Symbol.for('klue.context.storage');
+const holder = globalThis as unknown as Record<symbol, AsyncLocalStorage<ContextStore> | undefined>;
+export const contextStorage: AsyncLocalStorage<ContextStore> = (holder[KEY] ??= new AsyncLocalStorage<ContextStore>());
+
+export function runInContext<T>(store: ContextStore, fn: () => T): T {
+  return contextStorage.run(store, fn);
+}
+
+export function currentStore(): ContextStore | undefined {
+  return contextStorage.getStore();
+}
+
+export function currentContext(): KlueContext | undefined {
+  return contextStorage.getStore()?.ctx;
+}
+
+/** The verified JWT claims of the current request (or of the request that queued the task). */
+export function currentUser(): UserClaims | undefined {
+  return contextStorage.getStore()?.ctx.user;
+}
+
+/** The raw bearer token of the current request, if any. */
+export function currentToken(): string | undefined {
+  return contextStorage.getStore()?.ctx.token;
+}
+
+/** Request id, method and URL of the current request (or of the request that queued the task). */
+export function currentRequest(): RequestInfo | undefined {
+  return contextStorage.getStore()?.ctx.request;
+}
+
+/** Task name, job id and attempt when called inside a task. */
+export function currentTask(): TaskInfo | undefined {
+  return contextStorage.getStore()?.ctx.task;
+}

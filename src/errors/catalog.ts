@@ -1,0 +1,35 @@
+/**
+ * The one catalog of klue's coded errors. Every code here is documented in the README
+ * (a test enforces it). `status` is the HTTP status an error of that code answers with;
+ * codes that never reach HTTP (start-up, worker-side) still carry the status that best
+ * describes them so that reporters can treat all errors alike.
+ */
+export const ERROR_CATALOG = {
+  INVALID_PARAMETER: { status: 400, message: 'A request parameter, header or the body does not match the API spec' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No operation of this service matches the method and path' },
+  AUTHORIZATION_HEADER_MISSING: { status: 401, message: 'This operation requires an Authorization: Bearer <token> header' },
+  TOKEN_INVALID: { status: 401, message: 'The bearer token is malformed, badly signed, or for another audience or issuer' },
+  TOKEN_EXPIRED: { status: 401, message: 'The bearer token has expired' },
+  FORBIDDEN: { status: 403, message: 'The credentials do not grant access to this resource' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than the server accepts' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The request body has a content type this operation does not accept' },
+  BAD_RESPONSE: { status: 500, message: 'The handler returned a response that does not match the API spec' },
+  UNHANDLED_SERVER_ERROR: { status: 500, message: 'An unexpected error occurred while handling the request' },
+  ASYNC_UNAVAILABLE: { status: 503, message: 'The task queue could not accept the task; nothing was queued' },
+  ASYNC_PAYLOAD_TOO_LARGE: { status: 500, message: 'A task call is larger than async.max_payload' },
+  UNKNOWN_TASK: { status: 500, message: 'No worker knows the task named in the queued job' },
+  BAD_ENVELOPE: { status: 500, message: 'A queued job is not a valid, correctly signed klue task envelope' },
+  TASK_TIMEOUT: { status: 500, message: 'A task ran longer than its timeout' },
+  TASK_FAILED: { status: 500, message: 'A task failed and will not be retried' },
+  CONFIG_INVALID: { status: 500, message: 'The klue config file is invalid' },
+  ENV_SECRET_MISSING: { status: 500, message: 'A config value names an environment secret that is not set' },
+  SPEC_INVALID: { status: 500, message: 'An API spec file is invalid' },
+  BINDING_INVALID: { status: 500, message: 'An x-bind-server handler (module or export) cannot be loaded' },
+  MODEL_INVALID: { status: 500, message: 'Data given to a model constructor does not match its definition' },
+  DUPLICATE_TASK: { status: 500, message: 'Two async tasks share one name' },
+  REDIS_NOT_INSTALLED: { status: 500, message: 'redis-server is needed for the embedded queue and is not installed' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOG) as ErrorCode[];

@@ -1,0 +1,38 @@
+import type { KlueContext } from '../context/context.js';
+import { rootLogger } from '../log/logger.js';
+import type { KlueError } from './klue-error.js';
+
+/** What a reporter is told besides the error itself. */
+export interface ErrorReport {
+  /** `http` for endpoint errors, `task` for tasks that failed for good. */
+  source: 'http' | 'task';
+  context: KlueContext;
+  /** For tasks: name, job id and the attempt that failed last. */
+  task?: { name: string; jobId: string; attempt: number; attempts: number };
+}
+
+/** Receives every error of status >= 500 and every task that failed for good. */
+export type ErrorReporter = (error: KlueError, report: ErrorReport) => void | Promise<void>;
+
+const KEY = Symbol.for('klue.error.reporters');
+const holder = globalThis as unknown as Record<symbol, ErrorReporter[] | undefined>;
+const reporters: ErrorReporter[] = (holder[KEY] ??= []);
+
+export function addErrorReporter(reporter: ErrorReporter): () => void {
+  reporters.push(reporter);
+  return () => {
+    const i = reporters.indexOf(reporter);
+    if (i >= 0) reporters.splice(i, 1);
+  };
+}
+
+/** Calls every reporter; a reporter that throws is logged, never allowed to break the caller. */
+export async function reportError(error: KlueError, report: ErrorReport): Promise<void> {
+  for (const reporter of reporters) {
+    try {
+      await reporter(error, report);
+    } catch (err) {
+      rootLogger().error({ err, error_id: error.errorId }, 'error reporter failed');
+    }
+  }
+}

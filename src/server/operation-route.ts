@@ -1,0 +1,90 @@
+import type { ValidateFunction } from 'ajv';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { describeAjvErrors } from '../api/ajv.js';
+import { tagModel } from '../api/models.js';
+import { settlePending } from '../async/pending.js';
+import { runInContext, type ContextStore, type KlueContext } from '../context/context.js';
+import { KlueError } from '../errors/klue-error.js';
+import type { Logger } from '../log/logger.js';
+import type { BoundOperation, Service } from '../service/load-service.js';
+import { sendError } from './error-response.js';
+
+/** `/hello/{name}` → `/hello/:name` */
+export function toFastifyPath(path: string): string {
+  return path.replace(/\{([^}]+)\}/g, ':$1');
+}
+
+interface ResponseCheck {
+  status: number;
+  validate?: ValidateFunction;
+}
+
+function responseCheck(service: Service, op: BoundOperation): ResponseCheck {
+  const spec = op.responses.get(String(op.successStatus)) ?? op.responses.get('default');
+  return { status: op.successStatus, validate: spec?.schema ? service.schemas.compileExact(spec.schema) : undefined };
+}
+
+/** Builds the Fastify route of one operation: auth, context, handler, pending enqueues, response check. */
+export function operationRoute(service: Service, op: BoundOperation, prefix: string): RouteOptions {
+  const check = responseCheck(service, op);
+  // Fastify validates a body schema against a missing body too; an optional body is checked here instead.
+  const optionalBody = op.body && !op.bodyRequired ? service.schemas.request.compile(op.body) : undefined;
+  const jwt = service.jwt;
+  const where = `${op.file}: ${op.where}`;
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const ctx: KlueContext = { request: { id: request.id, method: request.method, url: request.url } };
+    let log = request.log as unknown as Logger;
+    if (op.requiresAuth && jwt) {
+      const auth = await jwt.authenticate(request.headers.authorization);
+      ctx.user = auth.user;
+      ctx.token = auth.token;
+      log = log.child({ user_id: auth.user.sub });
+      // so that error lines written for this request carry the user too
+      request.log = log as unknown as FastifyRequest['log'];
+    }
+    const store: ContextStore = { ctx, log, pending: new Set() };
+    try {
+      let body = request.body;
+      if (optionalBody && body !== undefined && !optionalBody(body)) {
+        throw new KlueError('INVALID_PARAMETER', describeAjvErrors(optionalBody.errors, 'body'));
+      }
+      if (op.bodyModel && typeof body === 'object' && body !== null && !Array.isArray(body)) body = tagModel(op.bodyModel, body);
+      const result: unknown = await runInContext(store, () =>
+        op.handler({
+          body,
+          path: request.params as Record<string, unknown>,
+          query: request.query as Record<string, unknown>,
+          headers: request.headers as Record<string, unknown>,
+          request: ctx.request!,
+        }),
+      );
+      if (store.pending!.size > 0) await settlePending(store);
+      if (check.validate) {
+        if (result === undefined) throw new KlueError('BAD_RESPONSE', `${where}: the handler returned nothing but the spec declares a ${check.status} body`);
+        if (!check.validate(result)) {
+          throw new KlueError('BAD_RESPONSE', `${where}: response ${check.status}: ${describeAjvErrors(check.validate.errors, 'response')}`, {
+            details: { operation: op.where, file: op.file, errors: check.validate.errors },
+          });
+        }
+      }
+      await reply.code(check.status).send(result ?? null);
+    } catch (err) {
+      // A handler that failed may still have queued work: let those enqueues finish first,
+      // and report the handler's own error.
+      if (store.pending!.size > 0) await settlePending(store).catch(() => undefined);
+      await sendError(err, request, reply, ctx);
+    }
+  };
+
+  const schema: Record<string, unknown> = {};
+  if (op.params) schema.params = op.params;
+  if (op.querystring) schema.querystring = op.querystring;
+  if (op.headers) schema.headers = op.headers;
+  if (op.body && op.bodyRequired) schema.body = op.body;
+  return { method: op.method.toUpperCase() as RouteOptions['method'], url: prefix + toFastifyPath(op.path), schema, handler };
+}
+
+export function registerOperations(app: FastifyInstance, service: Service, prefixFor: (api: string) => string): void {
+  for (const op of service.operations) app.route(operationRoute(service, op, prefixFor(op.api)));
+}

@@ -1,0 +1,98 @@
+import { loadBinding, resolveModuleFile, importServiceModule } from '../api/binding.js';
+import { loadApis, type LoadedApi } from '../api/load-apis.js';
+import type { Operation } from '../api/operations.js';
+import { SchemaSet } from '../api/schemas.js';
+import { JwtVerifier, useJwtConfig } from '../auth/jwt.js';
+import type { KlueConfig } from '../config/config-types.js';
+import { useConfig } from '../config/current-config.js';
+import { KlueError } from '../errors/klue-error.js';
+import { addErrorReporter, type ErrorReporter } from '../errors/reporter.js';
+import type { Handler } from './handler.js';
+
+/** An operation with its handler loaded. */
+export interface BoundOperation extends Operation {
+  handler: Handler;
+}
+
+/** What a service's optional setup module (`klue.setup.ts`, or the config's `setup`) may export. */
+export interface ServiceSetup {
+  /** Receives every error of status >= 500 and every task that failed for good. */
+  onError?: ErrorReporter;
+}
+
+export interface Service {
+  config: KlueConfig;
+  apis: LoadedApi[];
+  operations: BoundOperation[];
+  schemas: SchemaSet;
+  /** Present when the config has JWT keys. */
+  jwt?: JwtVerifier;
+}
+
+const loaded = new WeakMap<KlueConfig, Promise<Service>>();
+
+async function loadSetup(config: KlueConfig): Promise<void> {
+  const named = config.get<string>('setup');
+  const file = resolveModuleFile(config.dir, named ?? 'klue.setup');
+  if (!file) {
+    if (named) throw new KlueError('CONFIG_INVALID', `${config.file}: setup: module '${named}' not found`);
+    return;
+  }
+  const mod = (await importServiceModule(file)) as ServiceSetup;
+  if (mod.onError !== undefined) {
+    if (typeof mod.onError !== 'function') throw new KlueError('CONFIG_INVALID', `${file}: onError must be a function`);
+    addErrorReporter(mod.onError);
+  }
+}
+
+async function load(config: KlueConfig): Promise<Service> {
+  useConfig(config);
+  const schemas = new SchemaSet();
+  const apis = await loadApis(config.dir, config.apis, schemas);
+  const hasJwt = Boolean(config.jwt.secret ?? config.jwt.publicKey);
+  const jwt = hasJwt ? new JwtVerifier(config.jwt) : undefined;
+  if (jwt) {
+    useJwtConfig(config.jwt);
+    try {
+      await jwt.ready();
+    } catch (err) {
+      throw new KlueError('CONFIG_INVALID', `${config.file}: jwt: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const operations: BoundOperation[] = [];
+  const seen = new Map<string, string>();
+  for (const api of apis) {
+    for (const op of api.operations) {
+      const where = `${op.file}: ${op.where}`;
+      const key = `${op.method} ${op.path}`;
+      const other = seen.get(key);
+      if (other) throw new KlueError('SPEC_INVALID', `${where}: ${key} is also declared at ${other}`);
+      seen.set(key, where);
+      if (op.requiresAuth && !jwt) {
+        throw new KlueError('CONFIG_INVALID', `${where}: requires auth but ${config.file} sets no jwt_secret or jwt_public_key`);
+      }
+      const handler = await loadBinding(config.dir, op.binding, `${where}.x-bind-server`);
+      if (typeof handler !== 'function') {
+        throw new KlueError('BINDING_INVALID', `${where}.x-bind-server: '${op.binding}' is not a function`);
+      }
+      operations.push({ ...op, handler: handler as Handler });
+    }
+  }
+  await loadSetup(config);
+  return { config, apis, operations, schemas, jwt };
+}
+
+/**
+ * Loads everything a service is made of — specs, models, handlers, setup — and validates it
+ * all, so that any mistake fails start-up with its file and JSON path. The server and the
+ * worker both start from here, which is why a worker knows the same models and modules.
+ */
+export function loadService(config: KlueConfig): Promise<Service> {
+  let service = loaded.get(config);
+  if (!service) {
+    service = load(config);
+    loaded.set(config, service);
+  }
+  return service;
+}
+

@@ -1,0 +1,20 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    // Service modules under test import 'klue'; point them at the sources under test.
+    alias: [
+      { find: /^klue\/async$/, replacement: fileURLToPath(new URL('./src/async/index.ts', import.meta.url)) },
+      { find: /^klue$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    ],
+  },
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: ['test/faults/**', 'node_modules/**', 'dist/**'],
+    globalSetup: ['test/global-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+  },
+});
