@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,10 @@ export function copyService(source: string, config: Record<string, unknown> = {}
   cpSync(source, dir, { recursive: true, filter: (src) => !src.includes('/.klue') && !src.includes('/node_modules') });
   mkdirSync(join(dir, 'node_modules'), { recursive: true });
   symlinkSync(repoRoot, join(dir, 'node_modules', 'klue'), 'dir');
+  // In the repo the examples inherit the root package.json; a user's project has its own.
+  if (!existsSync(join(dir, 'package.json'))) {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'test-service', version: '1.0.0', private: true, type: 'module' }));
+  }
   let base: Record<string, unknown> = {};
   for (const name of ['klue-config.yaml', 'pym-config.yaml']) {
     try {

@@ -1,0 +1,86 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KlueError } from '../errors/klue-error.js';
+import { loadConfig } from './load-config.js';
+
+const SPEC = 'swagger: "2.0"\ninfo: {title: t, version: "1"}\npaths: {}\n';
+
+function serviceDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'klue-cfg-'));
+  mkdirSync(join(dir, 'apis'));
+  writeFileSync(join(dir, 'apis', 'a.yaml'), SPEC);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+async function failure(p: Promise<unknown>): Promise<KlueError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof KlueError) return err;
+    throw err;
+  }
+  throw new Error('expected a KlueError');
+}
+
+afterEach(() => {
+  delete process.env.KLUE_TEST_SECRET;
+});
+
+describe('loadConfig', () => {
+  it("reads the original's pym-config.yaml keys and substitutes env secrets", async () => {
+    process.env.KLUE_TEST_SECRET = 's3cret';
+    const dir = serviceDir({
+      'pym-config.yaml': 'name: hello\nwith_async: true\njwt_secret: KLUE_TEST_SECRET\njwt_audience: aud\njwt_issuer: iss\nenv_secrets: [KLUE_TEST_SECRET]\nuuid_file_path: /tmp/x\naws_user: <IAM_USER_NAME>\n',
+    });
+    const config = await loadConfig({ dir });
+    expect(config.name).toBe('hello');
+    expect(config.jwt).toMatchObject({ secret: 's3cret', audience: 'aud', issuer: 'iss', algorithm: 'HS256', tokenTimeout: 86400 });
+    expect(config.with_async).toBe(true);
+    expect(config.get('uuid_file_path')).toBe('/tmp/x');
+    expect(config.async.queue).toBe('hello');
+    expect(config.apis).toEqual([join(dir, 'apis', 'a.yaml')]);
+  });
+
+  it('fails at start-up, naming file and key, when a listed env secret is not set', async () => {
+    const dir = serviceDir({ 'klue-config.yaml': 'name: x\njwt_secret: KLUE_TEST_SECRET\nenv_secrets: [KLUE_TEST_SECRET]\n' });
+    const err = await failure(loadConfig({ dir }));
+    expect(err.code).toBe('ENV_SECRET_MISSING');
+    expect(err.message).toContain('klue-config.yaml: jwt_secret: environment variable KLUE_TEST_SECRET is not set');
+  });
+
+  it('merges klue-config.<env>.yaml over the base file', async () => {
+    const dir = serviceDir({
+      'klue-config.yaml': 'name: x\nasync: {concurrency: 4, attempts: 5}\n',
+      'klue-config.staging.yaml': 'async: {concurrency: 8}\n',
+    });
+    const config = await loadConfig({ dir, env: 'staging' });
+    expect(config.env).toBe('staging');
+    expect(config.async.concurrency).toBe(8);
+    expect(config.async.attempts).toBe(5);
+  });
+
+  it('names every invalid key with its path', async () => {
+    const dir = serviceDir({ 'klue-config.yaml': 'name: x\nasync: {concurrency: 0, colour: red}\nwith_async: "yes"\n' });
+    const err = await failure(loadConfig({ dir }));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toMatch(/klue-config\.yaml: /);
+    expect(err.message).toMatch(/async\.concurrency: must be >= 1/);
+    expect(err.message).toMatch(/async: must NOT have additional properties 'colour'/);
+    expect(err.message).toMatch(/with_async: must be boolean/);
+  });
+
+  it('rejects a bad duration in async defaults', async () => {
+    const dir = serviceDir({ 'klue-config.yaml': 'name: x\nasync: {delay: soon}\n' });
+    expect((await failure(loadConfig({ dir }))).message).toMatch(/async\.delay: 'soon' is not a duration/);
+  });
+
+  it('fails when there is no config file or no spec', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'klue-cfg-'));
+    expect((await failure(loadConfig({ dir: empty }))).message).toMatch(/no klue-config\.yaml/);
+    writeFileSync(join(empty, 'klue-config.yaml'), 'name: x\n');
+    expect((await failure(loadConfig({ dir: empty }))).message).toMatch(/apis: no spec file matches/);
+  });
+});
