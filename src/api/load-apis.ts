@@ -50,7 +50,7 @@ export async function loadApis(dir: string, files: string[], schemas: SchemaSet)
         if (typeof exported !== 'function') {
           throw new KlueError('BINDING_INVALID', `${spec.file}: ${where}.x-parent: '${parentRef}' is not a class`);
         }
-        parent = exported as { prototype: object };
+        parent = exported;
       }
       registerModel(`${spec.name}.${name}`, validate, parent);
     }

@@ -20,7 +20,7 @@ interface ModelDefinition {
 
 const KEY = Symbol.for('klue.model.registry');
 const holder = globalThis as unknown as Record<symbol, Map<string, ModelDefinition> | undefined>;
-const registry: Map<string, ModelDefinition> = (holder[KEY] ??= new Map());
+const registry: Map<string, ModelDefinition> = (holder[KEY] ??= new Map<string, ModelDefinition>());
 
 /** The qualified model name of a value, or undefined when it is not a model. */
 export function modelNameOf(value: unknown): string | undefined {
@@ -51,7 +51,7 @@ export function buildModel<T extends object>(qualifiedName: string, data: T): Mo
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new KlueError('MODEL_INVALID', `${qualifiedName}: expected an object`);
   }
-  const obj = Object.assign(Object.create(def.proto) as object, data) as T;
+  const obj: T = Object.assign(Object.create(def.proto) as object, data);
   if (!def.validate(obj)) {
     throw new KlueError('MODEL_INVALID', `${qualifiedName}: ${describeAjvErrors(def.validate.errors)}`, {
       details: { model: qualifiedName, errors: def.validate.errors },

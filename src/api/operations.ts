@@ -128,7 +128,7 @@ export function extractOperations(spec: SpecFile): Operation[] {
       let body: JsonSchema | undefined;
       let bodyRequired = false;
       let bodyModel: string | undefined;
-      const params = [...(Array.isArray(item.parameters) ? item.parameters : []), ...(Array.isArray(op.parameters) ? op.parameters : [])];
+      const params: unknown[] = [...(Array.isArray(item.parameters) ? (item.parameters as unknown[]) : []), ...(Array.isArray(op.parameters) ? (op.parameters as unknown[]) : [])];
       for (const rawParam of params) {
         const p = deref(spec.doc, rawParam, spec.file);
         if (!isObject(p) || typeof p.name !== 'string') continue;

@@ -76,19 +76,21 @@ export class Producer {
     });
   }
 
-  /** Resolves when Redis answers, false after `ms`. */
+  /** Resolves true once Redis answers; false at the first connection error or after `ms`. */
   async ready(ms: number): Promise<boolean> {
     if (this.connection.status === 'ready') return true;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.connection.off('ready', onReady);
-        resolve(false);
-      }, ms);
-      const onReady = () => {
+      const finish = (ok: boolean) => {
         clearTimeout(timer);
-        resolve(true);
+        this.connection.off('ready', onReady);
+        this.connection.off('error', onError);
+        resolve(ok);
       };
+      const onReady = () => finish(true);
+      const onError = () => finish(false);
+      const timer = setTimeout(() => finish(false), ms);
       this.connection.once('ready', onReady);
+      this.connection.once('error', onError);
     });
   }
 
@@ -128,6 +130,8 @@ export class Producer {
   private async sendBatch(queueName: string, waiters: Waiter[]): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
+      // During an outage fail at once rather than after ENQUEUE_TIMEOUT_MS: requests get their 503 fast.
+      if (this.redisDown && this.connection.status !== 'ready') throw unavailable(`Redis is unreachable (${this.connection.status})`);
       const queue = this.queue(queueName);
       this.bulkCalls++;
       const adding = queue.addBulk(waiters.map((w) => w.item));

@@ -16,6 +16,8 @@ export interface SupervisorOptions {
   onGiveUp?: (reason: string) => void;
   /** Script run by node for each worker, given `worker ...args`. Default: klue's `bin/klue.js`. */
   bin?: string;
+  /** Delay before the first restart of a worker; doubles with each fast failure in a row, up to 30 s. Default 1000. */
+  restartDelayMs?: number;
   /** Where worker stdout lines go. Default `process.stdout`. */
   stdout?: Writable;
   /** Where worker stderr lines go. Default `process.stderr`. */
@@ -94,7 +96,7 @@ export function startWorkers(config: KlueConfig, options: SupervisorOptions): Su
       const lived = Date.now() - slot.startedAt;
       slot.fastFailures = lived < FAST_FAILURE_MS ? slot.fastFailures + 1 : 0;
       if (slot.fastFailures >= MAX_FAST_FAILURES) return giveUp(slot, how);
-      const delay = Math.min(1000 * 2 ** Math.max(slot.fastFailures - 1, 0), MAX_RESTART_DELAY_MS);
+      const delay = Math.min((options.restartDelayMs ?? 1000) * 2 ** Math.max(slot.fastFailures - 1, 0), MAX_RESTART_DELAY_MS);
       log.warn({ worker: slot.n, pid: child.pid, how, restart_in_ms: delay }, 'async: worker exited; restarting it');
       slot.restartTimer = setTimeout(() => launch(slot), delay);
     };

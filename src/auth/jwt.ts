@@ -1,5 +1,5 @@
 import type { KeyObject, webcrypto } from 'node:crypto';
-import { errors as joseErrors, importPKCS8, importSPKI, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { errors as joseErrors, importPKCS8, importSPKI, jwtVerify, SignJWT } from 'jose';
 import type { JwtConfig } from '../config/config-types.js';
 import type { UserClaims } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
@@ -57,7 +57,7 @@ export class JwtVerifier {
         audience: this.config.audience,
         issuer: this.config.issuer,
       });
-      return payload as UserClaims;
+      return payload;
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new KlueError('TOKEN_EXPIRED', undefined, { cause: err });
       if (err instanceof KlueError) throw err;
@@ -95,7 +95,7 @@ export async function generateToken(options: GenerateTokenOptions): Promise<stri
         ? options.expiresIn
         : Math.round(parseDuration(options.expiresIn, 'expiresIn') / 1000);
   const now = Math.floor(Date.now() / 1000);
-  let jwt = new SignJWT({ ...(options.data ?? {}) } as JWTPayload)
+  let jwt = new SignJWT({ ...(options.data ?? {}) })
     .setProtectedHeader({ alg: c.algorithm, typ: 'JWT' })
     .setSubject(options.userId)
     .setIssuedAt(now)

@@ -11,7 +11,7 @@ export function substituteEnvSecrets(file: string, raw: Record<string, unknown>)
   if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) {
     throw new KlueError('CONFIG_INVALID', `${file}: env_secrets: must be a list of environment variable names`);
   }
-  const secrets = new Set(names as string[]);
+  const secrets = new Set(names);
   const walk = (value: unknown, path: string): unknown => {
     if (path === 'env_secrets') return value;
     if (typeof value === 'string' && secrets.has(value)) {

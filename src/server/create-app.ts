@@ -31,9 +31,10 @@ function requestId(req: IncomingMessage): string {
 export async function createApp(service: Service, options: CreateAppOptions = {}): Promise<FastifyInstance> {
   const { config } = service;
   const schemas = service.schemas;
+  // Held as Fastify's base logger type so plugins and routes keep Fastify's default generics.
+  const logger: FastifyBaseLogger = options.logger ?? rootLogger();
   const app = Fastify({
-    // Typed as Fastify's base logger so plugins and routes keep Fastify's default generics.
-    loggerInstance: (options.logger ?? rootLogger()) as FastifyBaseLogger,
+    loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
     genReqId: requestId,
     bodyLimit: config.body_limit,

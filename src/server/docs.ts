@@ -13,7 +13,7 @@ export async function registerDocs(app: FastifyInstance, service: Service): Prom
     routePrefix: '/docs',
     uiConfig:
       rest.length > 0
-        ? { urls: service.apis.map((a) => ({ name: a.spec.name, url: `/docs/${a.spec.name}.json` })) } as never
+        ? { urls: service.apis.map((a) => ({ name: a.spec.name, url: `/docs/${a.spec.name}.json` })) }
         : { docExpansion: 'list' },
   });
 }

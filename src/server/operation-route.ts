@@ -41,7 +41,7 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
       ctx.token = auth.token;
       log = log.child({ user_id: auth.user.sub });
       // so that error lines written for this request carry the user too
-      request.log = log as unknown as FastifyRequest['log'];
+      request.log = log;
     }
     const store: ContextStore = { ctx, log, pending: new Set() };
     try {
@@ -55,7 +55,7 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
           body,
           path: request.params as Record<string, unknown>,
           query: request.query as Record<string, unknown>,
-          headers: request.headers as Record<string, unknown>,
+          headers: request.headers,
           request: ctx.request!,
         }),
       );
@@ -82,7 +82,7 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
   if (op.querystring) schema.querystring = op.querystring;
   if (op.headers) schema.headers = op.headers;
   if (op.body && op.bodyRequired) schema.body = op.body;
-  return { method: op.method.toUpperCase() as RouteOptions['method'], url: prefix + toFastifyPath(op.path), schema, handler };
+  return { method: op.method.toUpperCase(), url: prefix + toFastifyPath(op.path), schema, handler };
 }
 
 export function registerOperations(app: FastifyInstance, service: Service, prefixFor: (api: string) => string): void {

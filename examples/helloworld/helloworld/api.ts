@@ -3,22 +3,18 @@ import { writeFile } from 'node:fs/promises';
 import { deepStrictEqual, ok, strictEqual } from 'node:assert';
 import { ApiPool, config, log, modelNameOf, type HandlerInput, type Model } from 'klue';
 import { asynctask } from 'klue/async';
+import type { Code as CodeData } from '../types/helloworld.js';
 import type { Question } from './models.js';
 
-type Code = Model<{ code: string }>;
-
-function helloworld() {
-  const api = ApiPool.helloworld;
-  if (!api) throw new Error('the helloworld API is not loaded');
-  return api.model;
-}
+type Code = Model<CodeData>;
+const helloworld = () => ApiPool.helloworld.model;
 
 export function do_hello() {
-  return helloworld().Hello!({ message: 'hello world!' });
+  return helloworld().Hello({ message: 'hello world!' });
 }
 
 export function do_hello_with_inheritance({ body }: HandlerInput<Question>) {
-  return helloworld().Hello!({ message: `You said: ${body.getQuestion()}` });
+  return helloworld().Hello({ message: `You said: ${body.getQuestion()}` });
 }
 
 export function do_crash(): never {
@@ -52,9 +48,9 @@ export const writeCodeToFile = asynctask(async function writeCodeToFile(
 
 export async function do_async() {
   const code = randomUUID();
-  const model = helloworld().Code!({ code }) as Code;
+  const model = helloworld().Code({ code });
   await writeCodeToFile(1, '2', { '3': '4' }, [5, 6, 7], model, { dict_arg: model });
-  return helloworld().Hello!({ message: `Writing code ${code} to ${config().get<string>('uuid_file_path')}` });
+  return helloworld().Hello({ message: `Writing code ${code} to ${config().get<string>('uuid_file_path')}` });
 }
 
 export const failingTask = asynctask({ attempts: 1 }, async function failingTask(reason: string) {
@@ -63,5 +59,5 @@ export const failingTask = asynctask({ attempts: 1 }, async function failingTask
 
 export async function do_async_die() {
   await failingTask('asyncdie was called');
-  return helloworld().Hello!({ message: 'Started a task that will fail' });
+  return helloworld().Hello({ message: 'Started a task that will fail' });
 }

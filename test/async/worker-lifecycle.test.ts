@@ -1,0 +1,124 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { asynctask } from '../../src/async/index.js';
+import { importTaskModules } from '../../src/async/task-modules.js';
+import { getTask } from '../../src/async/task-registry.js';
+import { startWorker } from '../../src/async/worker.js';
+import { currentRequest, currentTask, currentUser } from '../../src/context/context.js';
+import { KlueError } from '../../src/errors/klue-error.js';
+import { waitFor } from './helpers/config.js';
+import { inRequest, requestStore, startHarness, type Harness } from './helpers/harness.js';
+
+const state = new Map<string, string>();
+const releases = new Map<string, () => void>();
+
+const slow = asynctask(async function lifecycleSlow(marker: string) {
+  state.set(marker, 'started');
+  await new Promise<void>((resolve) => releases.set(marker, resolve));
+  state.set(marker, 'done');
+  return 'finished';
+});
+const hangs = asynctask({ name: 'lifecycleHangs', timeout: '50ms', attempts: 1 }, async () => {
+  await new Promise((r) => setTimeout(r, 5000));
+});
+const child = asynctask(async function lifecycleChild(marker: string) {
+  state.set(marker, JSON.stringify({ user: currentUser()?.sub, request: currentRequest()?.id, parent: currentTask()?.name }));
+});
+const parent = asynctask(async function lifecycleParent(marker: string) {
+  const handle = await child(marker);
+  return handle.id;
+});
+const report = asynctask({ name: 'lifecycleReport', queue: 'reports' }, async (marker: string) => {
+  state.set(marker, 'reported');
+});
+
+describe('worker lifecycle', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    for (const release of releases.values()) release();
+    await h?.stop();
+    h = undefined;
+  });
+
+  it('lets an active task finish on close', async () => {
+    h = await startHarness();
+    const marker = randomUUID();
+    const handle = await slow(marker);
+    await waitFor(() => state.get(marker) === 'started');
+    const closed = h.worker?.close();
+    setTimeout(() => releases.get(marker)?.(), 50);
+    await closed;
+    expect(state.get(marker)).toBe('done');
+    expect(await (await h.rawQueue().getJob(handle.id))?.getState()).toBe('completed');
+  });
+
+  it('closes anyway after shutdown_timeout, leaving the job unfinished for another worker', async () => {
+    h = await startHarness({ async: { shutdown_timeout: 100 } });
+    const marker = randomUUID();
+    const handle = await slow(marker);
+    await waitFor(() => state.get(marker) === 'started');
+    await h.worker?.close();
+    expect(state.get(marker)).toBe('started');
+    expect(await (await h.rawQueue().getJob(handle.id))?.getState()).toBe('active');
+  });
+
+  it('fails a task that outlives its timeout with TASK_TIMEOUT', async () => {
+    h = await startHarness();
+    const handle = await hangs();
+    let caught: unknown;
+    try {
+      await handle.result();
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as KlueError).code).toBe('TASK_FAILED');
+    expect((caught as KlueError).message).toMatch(/lifecycleHangs: still running after 50 ms \(timeout\)/);
+  });
+
+  it('lets a task queue tasks that run in the same user and request context', async () => {
+    h = await startHarness();
+    const marker = randomUUID();
+    const handle = await inRequest(requestStore({ user: { sub: 'ann' }, request: { id: 'req-parent', method: 'POST', url: '/' } }), () => parent(marker));
+    const childId = await handle.result<string>();
+    expect(childId).not.toBe(handle.id);
+    const seen = await waitFor(() => state.get(marker));
+    expect(JSON.parse(seen)).toEqual({ user: 'ann', request: 'req-parent', parent: 'lifecycleChild' });
+  });
+
+  it('serves the queues of registered tasks by default, or only those asked for', async () => {
+    h = await startHarness({ worker: { queues: ['default'] } });
+    expect(h.worker?.queues).toEqual(['default']);
+    const marker = randomUUID();
+    const handle = await report(marker);
+    expect(handle.queue).toBe('reports');
+    expect(await h.rawQueue('reports').getJobCounts('wait')).toMatchObject({ wait: 1 });
+    const all = await startWorker(h.config);
+    try {
+      expect(all.queues).toEqual(['default', 'reports']);
+      await handle.result();
+      expect(state.get(marker)).toBe('reported');
+    } finally {
+      await all.close();
+    }
+  });
+});
+
+describe('task modules', () => {
+  it('imports every module matched by async.modules', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'klue-mods-'));
+    mkdirSync(join(dir, 'tasks'));
+    const index = fileURLToPath(new URL('../../src/async/index.ts', import.meta.url));
+    writeFileSync(
+      join(dir, 'tasks', 'mail.ts'),
+      `import { asynctask } from ${JSON.stringify(index)};\nexport const t = asynctask(async function modulesMailTask() { return 1; });\n`,
+    );
+    writeFileSync(join(dir, 'tasks', 'notes.txt'), 'not a module');
+    const files = await importTaskModules({ dir, async: { modules: ['tasks/*.ts'] } as never });
+    expect(files).toEqual([join(dir, 'tasks', 'mail.ts')]);
+    expect(getTask('modulesMailTask')?.name).toBe('modulesMailTask');
+  });
+});
