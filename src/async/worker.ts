@@ -19,8 +19,8 @@ export interface WorkerOptions {
 export interface KlueWorker {
   readonly queues: readonly string[];
   /**
-   * Stops taking jobs and lets active ones finish within `async.shutdown_timeout`; then closes
-   * hard, and the jobs still running go back to the queue once their lock expires.
+   * Stops taking jobs and lets active ones finish within `async.shutdown_timeout`; jobs still
+   * running then are put back in the queue (their attempt not counted) for another worker.
    */
   close(): Promise<void>;
 }
@@ -36,13 +36,17 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
   const queues = options.queues?.length ? [...new Set(options.queues)] : defaultQueues();
   const concurrency = options.concurrency ?? config.async.concurrency;
 
-  const processor = async (job: Job): Promise<TaskResult> => {
+  const active = new Map<Job, string | undefined>();
+  const processor = async (job: Job, token?: string): Promise<TaskResult> => {
     const attempts = job.opts.attempts ?? 1;
+    active.set(job, token);
     try {
       return await processJob({ data: job.data, jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts }, config, secret);
     } catch (err) {
       if (isPermanent(err)) throw new UnrecoverableError(err instanceof KlueError ? `${err.code}: ${err.message}` : (err as Error).message);
       throw err;
+    } finally {
+      active.delete(job);
     }
   };
 
@@ -72,8 +76,14 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
         const finished = await Promise.race([graceful, timeout]);
         clearTimeout(timer);
         if (!finished) {
-          log.warn({ shutdown_timeout: config.async.shutdown_timeout }, 'async: tasks still running at shutdown_timeout; closing anyway, they will run again');
-          await Promise.all(workers.map((w) => w.close(true)));
+          log.warn(
+            { shutdown_timeout: config.async.shutdown_timeout, active: [...active.keys()].map((j) => j.id) },
+            'async: tasks still running at shutdown_timeout; putting them back in the queue',
+          );
+          // BullMQ's forced close cannot follow a graceful one; instead release the jobs so
+          // another worker takes them now rather than when their locks expire, and hang up.
+          await Promise.allSettled([...active].map(([job, token]) => job.moveToWait(token)));
+          await Promise.allSettled(workers.map((w) => w.disconnect()));
         }
         log.info({ queues }, 'async: worker stopped');
       })();

@@ -56,14 +56,14 @@ describe('worker lifecycle', () => {
     expect(await (await h.rawQueue().getJob(handle.id))?.getState()).toBe('completed');
   });
 
-  it('closes anyway after shutdown_timeout, leaving the job unfinished for another worker', async () => {
+  it('after shutdown_timeout, puts unfinished jobs back in the queue and closes', async () => {
     h = await startHarness({ async: { shutdown_timeout: 100 } });
     const marker = randomUUID();
     const handle = await slow(marker);
     await waitFor(() => state.get(marker) === 'started');
     await h.worker?.close();
     expect(state.get(marker)).toBe('started');
-    expect(await (await h.rawQueue().getJob(handle.id))?.getState()).toBe('active');
+    expect(await (await h.rawQueue().getJob(handle.id))?.getState()).toBe('waiting');
   });
 
   it('fails a task that outlives its timeout with TASK_TIMEOUT', async () => {
