@@ -1,7 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createRequire } from 'node:module';
 import { KlueError } from '../errors/klue-error.js';
+import { registerQueueCommands } from './queue-command.js';
 import { startCommand } from './start-command.js';
+import { tasksCommand } from './tasks-command.js';
 import { tokenCommand } from './token-command.js';
 import { typesCommand } from './types-command.js';
 import { workerCommand } from './worker-command.js';
@@ -51,6 +53,13 @@ export function buildProgram(): Command {
     .description("generate TypeScript types for each API's definitions and operations into types/")
     .option('-e, --env <env>', 'environment')
     .action(typesCommand);
+  program
+    .command('tasks')
+    .description('list the registered tasks and their options')
+    .option('-e, --env <env>', 'environment')
+    .option('--json', 'print JSON')
+    .action(tasksCommand);
+  registerQueueCommands(program);
   return program;
 }
 

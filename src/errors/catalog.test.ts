@@ -6,7 +6,7 @@ import { KlueError } from './klue-error.js';
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const catalogSection = readme.slice(readme.indexOf('### Error catalog'));
 const documented = new Map(
-  [...catalogSection.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])] as const),
+  [...catalogSection.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1] ?? '', Number(m[2])] as const),
 );
 
 describe('the error catalog', () => {

@@ -1,0 +1,8 @@
+/** Prints rows as an aligned text table with the given columns. */
+export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
+  const cell = (v: unknown) => (v === undefined || v === null ? '' : String(v).replace(/\s+/g, ' ').slice(0, 80));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const out = [line(columns), line(widths.map((w) => '-'.repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))];
+  process.stdout.write(`${out.join('\n')}\n`);
+}

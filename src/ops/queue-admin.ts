@@ -1,0 +1,149 @@
+import { Queue, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { bullQueueName, queuePrefix } from '../async/producer.js';
+import { redisOptions } from '../async/redis-connection.js';
+import { registeredTasks } from '../async/task-registry.js';
+import type { KlueConfig } from '../config/config-types.js';
+
+export interface QueueStats {
+  queue: string;
+  waiting: number;
+  active: number;
+  delayed: number;
+  prioritized: number;
+  failed: number;
+  completed: number;
+}
+
+export interface FailedTask {
+  id: string;
+  queue: string;
+  task: string;
+  error: string;
+  attempts: number;
+  failedAt?: string;
+  requestId?: string;
+  user?: string;
+}
+
+/** Reads the envelope's context for display only: it is not trusted, so it is not verified. */
+function envelopeContext(job: Job): { requestId?: string; user?: string } {
+  try {
+    const data = job.data as { p?: unknown };
+    if (typeof data.p !== 'string') return {};
+    const payload = JSON.parse(data.p) as { ctx?: { request?: { id?: string }; user?: { sub?: string } } };
+    return { requestId: payload.ctx?.request?.id, user: payload.ctx?.user?.sub };
+  } catch {
+    return {};
+  }
+}
+
+/** Operator view of a service's queues: the `klue queue` commands and the dashboard use it. */
+export class QueueAdmin {
+  private readonly connection: Redis;
+  private readonly queues = new Map<string, Queue>();
+  private readonly prefix: string;
+
+  constructor(private readonly config: KlueConfig) {
+    this.prefix = queuePrefix(config);
+    this.connection = new Redis({ ...redisOptions(config, 'blocking'), lazyConnect: true });
+  }
+
+  /** Queues registered tasks name, plus every queue of this service that has keys in Redis. */
+  async queueNames(): Promise<string[]> {
+    const names = new Set<string>(['default', ...registeredTasks().map((t) => t.options.queue ?? 'default')]);
+    const match = `${this.prefix}:{*}:meta`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.connection.scan(cursor, 'MATCH', match, 'COUNT', 500);
+      cursor = next;
+      for (const key of keys) {
+        const m = /:\{(.+)\}:meta$/.exec(key);
+        if (m?.[1]) names.add(m[1]);
+      }
+    } while (cursor !== '0');
+    return [...names].sort();
+  }
+
+  queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(bullQueueName(name), { connection: this.connection, prefix: this.prefix });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async stats(): Promise<QueueStats[]> {
+    const out: QueueStats[] = [];
+    for (const name of await this.queueNames()) {
+      const c = await this.queue(name).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed');
+      out.push({
+        queue: name,
+        waiting: c.waiting ?? 0,
+        active: c.active ?? 0,
+        delayed: c.delayed ?? 0,
+        prioritized: c.prioritized ?? 0,
+        failed: c.failed ?? 0,
+        completed: c.completed ?? 0,
+      });
+    }
+    return out;
+  }
+
+  async failed(limit = 20): Promise<FailedTask[]> {
+    const out: FailedTask[] = [];
+    for (const name of await this.queueNames()) {
+      const jobs = await this.queue(name).getFailed(0, Math.max(0, limit - 1));
+      for (const job of jobs) {
+        out.push({
+          id: job.id ?? '?',
+          queue: name,
+          task: job.name,
+          error: job.failedReason,
+          attempts: job.attemptsMade,
+          failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : undefined,
+          ...envelopeContext(job),
+        });
+      }
+    }
+    return out.sort((a, b) => (b.failedAt ?? '').localeCompare(a.failedAt ?? '')).slice(0, limit);
+  }
+
+  /** Retries one failed job (by id, in whichever queue holds it). Its envelope, and so its user context, is kept. */
+  async retry(id: string): Promise<string | undefined> {
+    for (const name of await this.queueNames()) {
+      const job = await this.queue(name).getJob(id);
+      if (job && (await job.isFailed())) {
+        await job.retry('failed');
+        return name;
+      }
+    }
+    return undefined;
+  }
+
+  /** Retries every failed job; returns how many were failed before. */
+  async retryAllFailed(): Promise<number> {
+    let n = 0;
+    for (const name of await this.queueNames()) {
+      const q = this.queue(name);
+      n += await q.getFailedCount();
+      await q.retryJobs({ state: 'failed', count: 1000 });
+    }
+    return n;
+  }
+
+  /** Removes completed (and with `failed`, failed) jobs older than `graceMs`. */
+  async clean(graceMs: number, states: ('completed' | 'failed')[]): Promise<number> {
+    let n = 0;
+    for (const name of await this.queueNames()) {
+      for (const state of states) n += (await this.queue(name).clean(graceMs, 100_000, state)).length;
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.connection.disconnect();
+  }
+}
