@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { currentStore } from '../context/context.js';
+import { KlueError } from '../errors/klue-error.js';
 import { parseDuration } from '../util/duration.js';
 import { decodeValue, encodeValue } from './codec.js';
-import { getRuntime } from './runtime.js';
+import { asyncStopped, getRuntime } from './runtime.js';
 import { checkOptions, prepareCall } from './task-call.js';
 import { localHandle, queuedHandle } from './task-handle.js';
 import { registerTask, type TaskDefinition } from './task-registry.js';
@@ -31,7 +32,10 @@ async function runHere<R>(def: TaskDefinition, args: unknown[]): Promise<TaskHan
 
 async function call<R>(def: TaskDefinition, callOptions: CallOptions, args: unknown[]): Promise<TaskHandle<R>> {
   const runtime = getRuntime();
-  if (!runtime) return runHere<R>(def, args);
+  if (!runtime) {
+    if (asyncStopped()) throw new KlueError('ASYNC_UNAVAILABLE', `${def.name}: the task queue is shut down (stopAsync ran); nothing was queued`);
+    return runHere<R>(def, args);
+  }
   const item = prepareCall(def, callOptions, args, runtime.config, runtime.secret);
   if (runtime.inline) {
     const job = runtime.inline.submit(item);

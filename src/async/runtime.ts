@@ -17,10 +17,19 @@ export interface AsyncRuntime {
 
 // Process-wide, so tasks defined against another copy of klue still find the runtime.
 const KEY = Symbol.for('klue.async.runtime');
-const holder = globalThis as unknown as Record<symbol, AsyncRuntime | undefined>;
+const STOPPED = Symbol.for('klue.async.stopped');
+const holder = globalThis as unknown as Record<symbol, AsyncRuntime | undefined> & { [STOPPED]?: boolean };
 
 export function getRuntime(): AsyncRuntime | undefined {
   return holder[KEY];
+}
+
+/**
+ * True after `stopAsync`: the process was a server or worker and is shutting down, so a late
+ * task call must fail rather than quietly run in-process as in a script.
+ */
+export function asyncStopped(): boolean {
+  return holder[STOPPED] === true;
 }
 
 /** True once `startAsync` ran (server or worker); task calls are then queued, not run here. */
@@ -51,6 +60,7 @@ export async function startAsync(config: KlueConfig, role: 'server' | 'worker'):
     }
   }
   holder[KEY] = runtime;
+  holder[STOPPED] = false;
 }
 
 /** Sends batched task calls, waits for inline runs, closes Redis connections. */
@@ -60,5 +70,6 @@ export async function stopAsync(): Promise<void> {
   // Inline runs may queue more runs while draining; they must still find the runtime.
   await runtime.inline?.drain();
   holder[KEY] = undefined;
+  holder[STOPPED] = true;
   await runtime.producer?.close();
 }

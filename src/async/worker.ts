@@ -80,10 +80,11 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
             { shutdown_timeout: config.async.shutdown_timeout, active: [...active.keys()].map((j) => j.id) },
             'async: tasks still running at shutdown_timeout; putting them back in the queue',
           );
-          // BullMQ's forced close cannot follow a graceful one; instead release the jobs so
-          // another worker takes them now rather than when their locks expire, and hang up.
+          // BullMQ's forced close cannot follow a graceful one (and hanging up under a closing
+          // worker makes it spin); release the jobs instead, so another worker takes them now
+          // rather than when their locks expire. The graceful close ends when they do, or
+          // with the process.
           await Promise.allSettled([...active].map(([job, token]) => job.moveToWait(token)));
-          await Promise.allSettled(workers.map((w) => w.disconnect()));
         }
         log.info({ queues }, 'async: worker stopped');
       })();

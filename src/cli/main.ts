@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createRequire } from 'node:module';
 import { KlueError } from '../errors/klue-error.js';
+import { registerDeployCommands } from './deploy-command.js';
 import { registerQueueCommands } from './queue-command.js';
 import { startCommand } from './start-command.js';
 import { tasksCommand } from './tasks-command.js';
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(tasksCommand);
   registerQueueCommands(program);
+  registerDeployCommands(program);
   return program;
 }
 

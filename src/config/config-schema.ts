@@ -17,6 +17,8 @@ export const configSchema = {
     with_async: { type: 'boolean' },
     serve_base_path: { type: 'boolean' },
     body_limit: { type: 'integer', minimum: 1 },
+    metrics_path: { anyOf: [{ type: 'string', pattern: '^/' }, { const: false }] },
+    setup: { type: 'string' },
     async: {
       type: 'object',
       additionalProperties: false,

@@ -83,6 +83,8 @@ export interface KlueConfig {
   serve_base_path: boolean;
   /** Largest accepted request body in bytes. Default 1048576. */
   body_limit: number;
+  /** Path of the Prometheus endpoint, or false for none. Default `/metrics`. */
+  metrics_path: string | false;
   jwt: JwtConfig;
   async: AsyncConfig;
   /** Every key of the file, env secrets substituted. */

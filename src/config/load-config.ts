@@ -163,6 +163,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
     with_async: raw.with_async === true,
     serve_base_path: raw.serve_base_path === true,
     body_limit: (raw.body_limit as number | undefined) ?? 1024 * 1024,
+    metrics_path: (raw.metrics_path as string | false | undefined) ?? '/metrics',
     jwt: {
       secret: raw.jwt_secret as string | undefined,
       publicKey,

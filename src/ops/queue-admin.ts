@@ -1,7 +1,7 @@
 import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bullQueueName, queuePrefix } from '../async/producer.js';
-import { redisOptions } from '../async/redis-connection.js';
+import { redisOptions, type ConnectionRole } from '../async/redis-connection.js';
 import { registeredTasks } from '../async/task-registry.js';
 import type { KlueConfig } from '../config/config-types.js';
 
@@ -44,9 +44,10 @@ export class QueueAdmin {
   private readonly queues = new Map<string, Queue>();
   private readonly prefix: string;
 
-  constructor(private readonly config: KlueConfig) {
+  /** `role`: `producer` fails fast when Redis is away (for /metrics); the CLI waits for it. */
+  constructor(config: KlueConfig, role: ConnectionRole = 'blocking') {
     this.prefix = queuePrefix(config);
-    this.connection = new Redis({ ...redisOptions(config, 'blocking'), lazyConnect: true });
+    this.connection = new Redis({ ...redisOptions(config, role), lazyConnect: true });
   }
 
   /** Queues registered tasks name, plus every queue of this service that has keys in Redis. */

@@ -5,6 +5,9 @@ import { specBasePath } from '../api/operations.js';
 import { KlueError } from '../errors/klue-error.js';
 import { rootLogger, type Logger } from '../log/logger.js';
 import type { Service } from '../service/load-service.js';
+import { registerDashboard } from '../observability/dashboard.js';
+import { registerHttpMetrics } from '../observability/http-metrics.js';
+import { registerMetricsEndpoint } from '../observability/metrics-endpoint.js';
 import { registerBuiltins } from './builtins.js';
 import { registerDocs } from './docs.js';
 import { sendError } from './error-response.js';
@@ -66,5 +69,10 @@ export async function createApp(service: Service, options: CreateAppOptions = {}
   const taken = new Set(service.operations.map((op) => `${op.method.toUpperCase()} ${(prefixes.get(op.api) ?? '') + toFastifyPath(op.path)}`));
   registerBuiltins(app, service, taken);
   if (options.docs ?? true) await registerDocs(app, service);
+  if (config.metrics_path) {
+    registerHttpMetrics(app);
+    registerMetricsEndpoint(app, config, config.metrics_path);
+  }
+  await registerDashboard(app, service);
   return app;
 }

@@ -7,6 +7,7 @@ import { runInContext, type ContextStore, type KlueContext } from '../context/co
 import { KlueError } from '../errors/klue-error.js';
 import type { Logger } from '../log/logger.js';
 import type { BoundOperation, Service } from '../service/load-service.js';
+import { withRequestSpan } from '../observability/tracing.js';
 import { sendError } from './error-response.js';
 
 /** `/hello/{name}` → `/hello/:name` */
@@ -31,6 +32,7 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
   const optionalBody = op.body && !op.bodyRequired ? service.schemas.request.compile(op.body) : undefined;
   const jwt = service.jwt;
   const where = `${op.file}: ${op.where}`;
+  const spanName = `${op.method.toUpperCase()} ${op.path}`;
 
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const ctx: KlueContext = { request: { id: request.id, method: request.method, url: request.url } };
@@ -45,21 +47,25 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
     }
     const store: ContextStore = { ctx, log, pending: new Set() };
     try {
-      let body = request.body;
-      if (optionalBody && body !== undefined && !optionalBody(body)) {
-        throw new KlueError('INVALID_PARAMETER', describeAjvErrors(optionalBody.errors, 'body'));
-      }
-      if (op.bodyModel && typeof body === 'object' && body !== null && !Array.isArray(body)) body = tagModel(op.bodyModel, body);
-      const result: unknown = await runInContext(store, () =>
-        op.handler({
-          body,
-          path: request.params as Record<string, unknown>,
-          query: request.query as Record<string, unknown>,
-          headers: request.headers,
-          request: ctx.request!,
-        }),
-      );
-      if (store.pending!.size > 0) await settlePending(store);
+      const result = await withRequestSpan(spanName, request.headers, async (span) => {
+        let body = request.body;
+        if (optionalBody && body !== undefined && !optionalBody(body)) {
+          throw new KlueError('INVALID_PARAMETER', describeAjvErrors(optionalBody.errors, 'body'));
+        }
+        if (op.bodyModel && typeof body === 'object' && body !== null && !Array.isArray(body)) body = tagModel(op.bodyModel, body);
+        if (ctx.user?.sub) span.setAttribute('enduser.id', ctx.user.sub);
+        const value: unknown = await runInContext(store, () =>
+          op.handler({
+            body,
+            path: request.params as Record<string, unknown>,
+            query: request.query as Record<string, unknown>,
+            headers: request.headers as Record<string, unknown>,
+            request: ctx.request!,
+          }),
+        );
+        if (store.pending!.size > 0) await settlePending(store);
+        return value;
+      });
       if (check.validate) {
         if (result === undefined) throw new KlueError('BAD_RESPONSE', `${where}: the handler returned nothing but the spec declares a ${check.status} body`);
         if (!check.validate(result)) {

@@ -1,0 +1,53 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { JwtVerifier } from '../auth/jwt.js';
+import type { DashboardConfig } from '../config/config-types.js';
+import { KlueError } from '../errors/klue-error.js';
+
+export const DASHBOARD_COOKIE = 'klue_dashboard';
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function cookie(request: FastifyRequest, name: string): string | undefined {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+/** Whether verified claims carry the admin claim: `true`, or a list/string naming `admin`. */
+export function hasAdminClaim(claims: Record<string, unknown>, claim: string): boolean {
+  const v = claims[claim];
+  return v === true || v === 'admin' || (Array.isArray(v) && v.includes('admin'));
+}
+
+/**
+ * Who may open the dashboard: basic auth with the configured user and (env secret) password,
+ * or a JWT — from the Authorization header or the cookie set by `<path>/login` — whose
+ * `admin_claim` is set. Anything else is refused; the dashboard can retry tasks, so it is never open.
+ */
+export function dashboardGuard(config: DashboardConfig, jwt: JwtVerifier | undefined) {
+  const claim = config.admin_claim ?? 'admin';
+  const basic = config.basic_user && config.basic_password ? { user: config.basic_user, password: config.basic_password } : undefined;
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const header = request.headers.authorization ?? '';
+    if (basic && header.startsWith('Basic ')) {
+      const [user, ...rest] = Buffer.from(header.slice(6), 'base64').toString().split(':');
+      if (sameSecret(user ?? '', basic.user) && sameSecret(rest.join(':'), basic.password)) return;
+      throw new KlueError('FORBIDDEN', 'Wrong dashboard user or password');
+    }
+    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : cookie(request, DASHBOARD_COOKIE);
+    if (jwt && token) {
+      const claims = await jwt.verify(token);
+      if (hasAdminClaim(claims, claim)) return;
+      throw new KlueError('FORBIDDEN', `The token has no '${claim}' claim`);
+    }
+    if (basic) void reply.header('www-authenticate', 'Basic realm="klue dashboard", charset="UTF-8"');
+    throw new KlueError('AUTHORIZATION_HEADER_MISSING', 'The dashboard requires basic auth or an admin JWT');
+  };
+}

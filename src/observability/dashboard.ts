@@ -1,0 +1,46 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance } from 'fastify';
+import { KlueError } from '../errors/klue-error.js';
+import { QueueAdmin } from '../ops/queue-admin.js';
+import { sendError } from '../server/error-response.js';
+import type { Service } from '../service/load-service.js';
+import { DASHBOARD_COOKIE, dashboardGuard, hasAdminClaim } from './dashboard-auth.js';
+
+/** Mounts bull-board at `async.dashboard.path` (default `/admin/queues`) behind the dashboard guard. */
+export async function registerDashboard(app: FastifyInstance, service: Service): Promise<void> {
+  const { config, jwt } = service;
+  const dashboard = config.async.dashboard;
+  if (!dashboard || !config.with_async || config.async.mode !== 'queue') return;
+  if (!dashboard.basic_password && !jwt) {
+    throw new KlueError('CONFIG_INVALID', `${config.file}: async.dashboard: needs basic_user/basic_password or a jwt_secret/jwt_public_key`);
+  }
+  const admin = new QueueAdmin(config);
+  app.addHook('onClose', async () => admin.close());
+  const names = await admin.queueNames();
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(dashboard.path);
+  createBullBoard({ queues: names.map((n) => new BullMQAdapter(admin.queue(n), { displayName: n })), serverAdapter });
+
+  // A browser cannot send a bearer header when it navigates: `login?token=` trades an admin JWT for a cookie.
+  app.get(`${dashboard.path}/login`, async (request, reply) => {
+    try {
+      const token = (request.query as { token?: unknown }).token;
+      if (typeof token !== 'string' || !jwt) throw new KlueError('AUTHORIZATION_HEADER_MISSING', 'Pass an admin JWT as ?token=');
+      const claims = await jwt.verify(token);
+      if (!hasAdminClaim(claims, dashboard.admin_claim ?? 'admin')) throw new KlueError('FORBIDDEN', 'The token has no admin claim');
+      const maxAge = claims.exp ? Math.max(0, claims.exp - Math.floor(Date.now() / 1000)) : 3600;
+      return reply
+        .header('set-cookie', `${DASHBOARD_COOKIE}=${encodeURIComponent(token)}; Path=${dashboard.path}; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`)
+        .redirect(dashboard.path);
+    } catch (err) {
+      await sendError(err, request, reply);
+      return reply;
+    }
+  });
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', dashboardGuard(dashboard, jwt));
+    await scope.register(serverAdapter.registerPlugin(), { prefix: dashboard.path });
+  });
+}

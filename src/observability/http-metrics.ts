@@ -1,0 +1,11 @@
+import type { FastifyInstance } from 'fastify';
+import { metrics } from './metrics.js';
+
+/** Times every request by its route pattern (not the raw URL, which would explode label cardinality). */
+export function registerHttpMetrics(app: FastifyInstance): void {
+  const histogram = metrics().httpDuration;
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    histogram.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+}
