@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { JwtVerifier } from '../auth/jwt.js';
 import type { DashboardConfig } from '../config/config-types.js';
 import { KlueError } from '../errors/klue-error.js';
+import { sendError } from '../server/error-response.js';
 
 export const DASHBOARD_COOKIE = 'klue_dashboard';
 
@@ -34,7 +35,7 @@ export function hasAdminClaim(claims: Record<string, unknown>, claim: string): b
 export function dashboardGuard(config: DashboardConfig, jwt: JwtVerifier | undefined) {
   const claim = config.admin_claim ?? 'admin';
   const basic = config.basic_user && config.basic_password ? { user: config.basic_user, password: config.basic_password } : undefined;
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const check = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const header = request.headers.authorization ?? '';
     if (basic && header.startsWith('Basic ')) {
       const [user, ...rest] = Buffer.from(header.slice(6), 'base64').toString().split(':');
@@ -49,5 +50,15 @@ export function dashboardGuard(config: DashboardConfig, jwt: JwtVerifier | undef
     }
     if (basic) void reply.header('www-authenticate', 'Basic realm="klue dashboard", charset="UTF-8"');
     throw new KlueError('AUTHORIZATION_HEADER_MISSING', 'The dashboard requires basic auth or an admin JWT');
+  };
+  // Answered here rather than thrown: bull-board's own error handler would turn it into a 500.
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    try {
+      await check(request, reply);
+      return undefined;
+    } catch (err) {
+      await sendError(err, request, reply);
+      return reply;
+    }
   };
 }
