@@ -52,7 +52,7 @@ function unavailable(reason: string, cause?: unknown): KlueError {
 export class Producer {
   private readonly connection: Redis;
   private readonly queues = new Map<string, Queue>();
-  private readonly events = new Map<string, QueueEvents>();
+  private readonly events = new Map<string, Promise<QueueEvents>>();
   private readonly batches = new Map<string, Waiter[]>();
   private readonly inflight = new Set<Promise<void>>();
   private scheduled: NodeJS.Immediate | undefined;
@@ -134,14 +134,20 @@ export class Producer {
       if (this.redisDown && this.connection.status !== 'ready') throw unavailable(`Redis is unreachable (${this.connection.status})`);
       const queue = this.queue(queueName);
       this.bulkCalls++;
-      const adding = queue.addBulk(waiters.map((w) => w.item));
+      const adding = (async () => {
+        const jobs = await queue.addBulk(waiters.map((w) => w.item));
+        return { jobs, duplicates: await this.findDuplicates(queue, waiters, jobs) };
+      })();
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(unavailable(`no answer within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+        timer = setTimeout(() => {
+          reject(
+            new KlueError('ASYNC_UNAVAILABLE', `Redis gave no answer within ${ENQUEUE_TIMEOUT_MS} ms; the task call may not have been queued`),
+          );
+        }, ENQUEUE_TIMEOUT_MS);
       });
       // The losing add may still settle; it must not become an unhandled rejection.
       adding.catch(() => undefined);
-      const jobs = await Promise.race([adding, timeout]);
-      const duplicates = await this.findDuplicates(queue, waiters, jobs);
+      const { jobs, duplicates } = await Promise.race([adding, timeout]);
       waiters.forEach((w, i) => w.resolve({ job: jobs[i] as Job, duplicate: duplicates[i] ?? false }));
     } catch (err) {
       const error = err instanceof KlueError ? err : unavailable((err as Error).message, err);
@@ -175,14 +181,28 @@ export class Producer {
   async waitForResult(queueName: string, job: Job, timeoutMs?: number): Promise<unknown> {
     let events = this.events.get(queueName);
     if (!events) {
-      events = new QueueEvents(bullQueueName(queueName), {
-        connection: redisOptions(this.config, 'blocking'),
-        prefix: queuePrefix(this.config),
-      });
-      events.on('error', (err: Error) => this.log.debug({ err: err.message, queue: queueName }, 'async: queue events error'));
+      events = this.openEvents(queueName);
       this.events.set(queueName, events);
+      // Redis away: let the next result() try again rather than inherit this failure.
+      events.catch(() => this.events.delete(queueName));
     }
-    return job.waitUntilFinished(events, timeoutMs);
+    return job.waitUntilFinished(await events, timeoutMs);
+  }
+
+  /**
+   * QueueEvents reading from the stream's current end. With BullMQ's default ('$', taken when
+   * its first XREAD runs) an event written between our finished-check and that XREAD is lost
+   * and result() would wait forever.
+   */
+  private async openEvents(queueName: string): Promise<QueueEvents> {
+    const [last] = await this.connection.xrevrange(this.queue(queueName).keys.events ?? '', '+', '-', 'COUNT', 1);
+    const events = new QueueEvents(bullQueueName(queueName), {
+      connection: redisOptions(this.config, 'blocking'),
+      prefix: queuePrefix(this.config),
+      lastEventId: last?.[0] ?? '0-0',
+    });
+    events.on('error', (err: Error) => this.log.debug({ err: err.message, queue: queueName }, 'async: queue events error'));
+    return events;
   }
 
   /** Sends what is batched and waits for every batch in flight. */
@@ -194,7 +214,7 @@ export class Producer {
 
   async close(): Promise<void> {
     await this.flush();
-    await Promise.allSettled([...this.events.values()].map((e) => e.close()));
+    await Promise.allSettled([...this.events.values()].map(async (e) => (await e).close()));
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.events.clear();
     this.queues.clear();

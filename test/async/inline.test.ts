@@ -95,6 +95,20 @@ describe('inline mode', () => {
     expect(runs.get(marker)).toBe(1);
   });
 
+  it('refuses calls once stopped instead of running them in-process', async () => {
+    const config = await testConfig({ mode: 'inline' });
+    await startAsync(config, 'server');
+    await stopAsync();
+    let caught: unknown;
+    try {
+      await describeCall('late', new Date(), []);
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as KlueError).code).toBe('ASYNC_UNAVAILABLE');
+    expect(runs.get('late')).toBeUndefined();
+  });
+
   it('still rejects arguments a queue could not carry', async () => {
     const config = await testConfig({ mode: 'inline' });
     await startAsync(config, 'server');

@@ -72,6 +72,12 @@ async function failureOf(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a failure');
 }
 
+/** The job once it failed for good, read after its state says so (a job read earlier may be stale). */
+async function failedJob(h: Harness, id: string | undefined) {
+  await waitFor(async () => (await h.rawQueue().getJobState(id ?? '')) === 'failed', 15_000, `job ${id} to fail`);
+  return h.rawQueue().getJob(id ?? '');
+}
+
 describe('worker', () => {
   let h: Harness;
   beforeEach(async () => {
@@ -154,13 +160,10 @@ describe('worker', () => {
   it('retries an unknown task, then fails it with UNKNOWN_TASK', async () => {
     const envelope = sealEnvelope({ id: randomUUID(), task: 'itNobodyKnowsMe', args: [], ctx: {}, at: Date.now() }, resolveSecret(h.config), h.config.async.max_payload);
     const job = await h.rawQueue().add('itNobodyKnowsMe', envelope, { attempts: 2, backoff: { type: 'fixed', delay: 10 } });
-    const failed = await waitFor(async () => {
-      const j = await h.rawQueue().getJob(job.id ?? '');
-      return (await j?.isFailed()) ? j : undefined;
-    });
+    const failed = await failedJob(h, job.id);
     expect(failed?.attemptsMade).toBe(2);
     expect(failed?.failedReason).toMatch(/^UNKNOWN_TASK: no task named 'itNobodyKnowsMe'/);
-    const r = await waitFor(() => reports.find((x) => x.report.task?.jobId === job.id && x.report.task.name === 'itNobodyKnowsMe'));
+    const r = await waitFor(() => reports.find((x) => x.report.task?.jobId === job.id && x.report.task?.name === 'itNobodyKnowsMe'));
     expect(r.error.code).toBe('UNKNOWN_TASK');
   });
 
@@ -172,10 +175,7 @@ describe('worker', () => {
     const bad1 = await h.rawQueue().add('itOnce', tampered, { attempts: 3 });
     const bad2 = await h.rawQueue().add('itOnce', unsigned, { attempts: 3 });
     for (const id of [bad1.id, bad2.id]) {
-      const failed = await waitFor(async () => {
-        const j = await h.rawQueue().getJob(id ?? '');
-        return (await j?.isFailed()) ? j : undefined;
-      });
+      const failed = await failedJob(h, id);
       expect(failed?.attemptsMade).toBe(1);
       expect(failed?.failedReason).toMatch(/^BAD_ENVELOPE: /);
     }
