@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { asynctask } from '../../src/async/index.js';
+import { startAsync, stopAsync } from '../../src/async/runtime.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { inRequest, requestStore } from './helpers/harness.js';
+import { waitFor } from './helpers/config.js';
+
+const src = (p: string) => fileURLToPath(new URL(`../../src/${p}`, import.meta.url));
+
+/** The task as the service defines it; the test process only queues it, the worker process runs it. */
+const TASK_MODULE = `
+import { writeFileSync } from 'node:fs';
+import { asynctask } from ${JSON.stringify(src('async/index.ts'))};
+import { currentUser, currentRequest } from ${JSON.stringify(src('context/context.ts'))};
+export const writeProof = asynctask(async function procWriteProof(file: string) {
+  writeFileSync(file, JSON.stringify({ user: currentUser()?.sub, request: currentRequest()?.id, pid: process.pid }));
+});
+`;
+
+describe('klue worker process (runWorker)', () => {
+  let child: ChildProcess | undefined;
+  afterEach(async () => {
+    await stopAsync();
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+  });
+
+  it('loads the service and task modules, runs queued tasks as their user and exits 0 on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'klue-proc-'));
+    mkdirSync(join(dir, 'apis'));
+    mkdirSync(join(dir, 'tasks'));
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(join(dir, 'apis', 'svc.yaml'), 'swagger: "2.0"\ninfo: { title: proc, version: "1.0.0" }\npaths: {}\n');
+    writeFileSync(join(dir, 'klue-config.yaml'), `name: proc-${randomUUID()}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n`);
+    writeFileSync(join(dir, 'tasks', 'proof.ts'), TASK_MODULE);
+    const runner = join(dir, 'run-worker.ts');
+    writeFileSync(runner, `import { runWorker } from ${JSON.stringify(src('async/worker-main.ts'))};\nawait runWorker({ dir: ${JSON.stringify(dir)} });\n`);
+
+    let out = '';
+    // cwd: the repo, where `--import tsx` resolves; the service folder is given to runWorker.
+    child = spawn(process.execPath, ['--import', 'tsx', runner], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { ...process.env, REDIS_URL: inject('redisUrl'), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+    await waitFor(() => out.includes('worker serving') || child?.exitCode !== null, 20_000, 'the worker to start');
+    expect(out).toContain('worker serving');
+    const started = JSON.parse(out.split('\n').find((l) => l.includes('worker serving')) ?? '{}') as { role?: string; tasks?: string[] };
+    expect(started.role).toBe('worker');
+    expect(started.tasks).toContain('procWriteProof');
+
+    // The same service, seen from the server side: it queues what the worker process runs.
+    const config = await loadConfig({ dir, overrides: { async: { redis_url: inject('redisUrl') } } });
+    await startAsync(config, 'server');
+    const writeProof = asynctask(async function procWriteProof(_file: string) {});
+    const proof = join(dir, 'proof.json');
+    await inRequest(requestStore({ user: { sub: 'ann' }, request: { id: 'req-proc', method: 'POST', url: '/' } }), () => writeProof(proof));
+    await waitFor(() => existsSync(proof), 20_000, 'the worker process to run the task');
+    expect(JSON.parse(readFileSync(proof, 'utf8'))).toMatchObject({ user: 'ann', request: 'req-proc', pid: child.pid });
+
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
