@@ -21,7 +21,8 @@ function localRefs(api: string, node: unknown): unknown {
   );
 }
 
-const EMPTY: JsonSchema = { type: 'object', additionalProperties: false, properties: {} };
+// What a request part with no declared parameter is: an object with no keys.
+const EMPTY: JsonSchema = { tsType: 'Record<string, never>' };
 
 function operationSchema(api: string, op: Operation): JsonSchema {
   const ok = op.responses.get(String(op.successStatus)) ?? op.responses.get('default');

@@ -59,7 +59,7 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
             body,
             path: request.params as Record<string, unknown>,
             query: request.query as Record<string, unknown>,
-            headers: request.headers as Record<string, unknown>,
+            headers: request.headers,
             request: ctx.request!,
           }),
         );

@@ -71,6 +71,12 @@ describe('the generated docker-compose.yml (no async)', { timeout: 60_000 }, () 
     expect(compose.services.hello).not.toHaveProperty('depends_on');
   });
 
+  it('renames the service when its name is taken by a helper service', async () => {
+    const { compose } = await generatedCompose({ name: 'redis' });
+    expect(Object.keys(compose.services)).toEqual(['redis-web', 'redis', 'worker']);
+    expect(compose.services.redis!.image).toBe('redis:7');
+  });
+
   it('quotes a port mapping YAML 1.1 would read as a base-60 number', async () => {
     const { text, compose } = await generatedCompose({ with_async: false }, ['--port', '22']);
     expect(parse(text, { version: '1.1' })).toEqual(compose);

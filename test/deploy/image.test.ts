@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +25,10 @@ let image: BuiltImage;
 let port: number;
 let uuidFile: string;
 
+// The image runs as USER node over files it does not own; when the tests run as root, an
+// unprivileged uid stands in for it, so a write into the service folder would fail here too.
+const unprivileged = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+
 /** Runs an exec-form command of the image in its WORKDIR with only the image's environment plus `env`, as Docker would. */
 function runInImage(args: string[], env: Record<string, string>): ChildProcess {
   const [cmd, ...rest] = args;
@@ -33,6 +37,7 @@ function runInImage(args: string[], env: Record<string, string>): ChildProcess {
     cwd: image.dir,
     env: { PATH: `${dirname(process.execPath)}${delimiter}/usr/bin:/bin`, HOME: join(root, 'home'), ...image.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...unprivileged,
   });
 }
 
@@ -45,8 +50,13 @@ function exitOf(child: ChildProcess): Promise<number | string> {
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'klue-image-'));
-  mkdirSync(join(root, 'home'));
-  uuidFile = join(root, 'uuid');
+  // Readable by the unprivileged user; only its home and the task's output folder are writable.
+  chmodSync(root, 0o755);
+  for (const writable of ['home', 'out']) {
+    mkdirSync(join(root, writable));
+    chmodSync(join(root, writable), 0o777);
+  }
+  uuidFile = join(root, 'out', 'uuid');
   port = await freePort();
 
   // klue as a user installs it: a package tarball. dist is already built (pretest / the brief's

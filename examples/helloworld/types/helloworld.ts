@@ -76,37 +76,37 @@ export interface HelloworldOperations {
 }
 export interface DoHelloOperation {
   body: undefined;
-  path: {};
-  query: {};
-  headers: {};
+  path: Record<string, never>;
+  query: Record<string, never>;
+  headers: Record<string, never>;
   response: Hello;
 }
 export interface DoHelloWithInheritanceOperation {
   body: Question;
-  path: {};
-  query: {};
-  headers: {};
+  path: Record<string, never>;
+  query: Record<string, never>;
+  headers: Record<string, never>;
   response: Hello;
 }
 export interface DoCrashOperation {
   body: undefined;
-  path: {};
-  query: {};
-  headers: {};
+  path: Record<string, never>;
+  query: Record<string, never>;
+  headers: Record<string, never>;
   response: Hello;
 }
 export interface DoAsyncOperation {
   body: undefined;
-  path: {};
-  query: {};
-  headers: {};
+  path: Record<string, never>;
+  query: Record<string, never>;
+  headers: Record<string, never>;
   response: Hello;
 }
 export interface DoAsyncDieOperation {
   body: undefined;
-  path: {};
-  query: {};
-  headers: {};
+  path: Record<string, never>;
+  query: Record<string, never>;
+  headers: Record<string, never>;
   response: Hello;
 }
 
