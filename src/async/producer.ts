@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { KlueConfig } from '../config/config-types.js';
 import { KlueError } from '../errors/klue-error.js';
+import { metrics } from '../observability/metrics.js';
 import type { Envelope } from './envelope.js';
 import { redisOptions } from './redis-connection.js';
 
@@ -148,7 +149,12 @@ export class Producer {
       // The losing add may still settle; it must not become an unhandled rejection.
       adding.catch(() => undefined);
       const { jobs, duplicates } = await Promise.race([adding, timeout]);
-      waiters.forEach((w, i) => w.resolve({ job: jobs[i] as Job, duplicate: duplicates[i] ?? false }));
+      const enqueued = metrics().enqueued;
+      waiters.forEach((w, i) => {
+        const duplicate = duplicates[i] ?? false;
+        if (!duplicate) enqueued.inc({ task: w.item.name, queue: queueName });
+        w.resolve({ job: jobs[i] as Job, duplicate });
+      });
     } catch (err) {
       const error = err instanceof KlueError ? err : unavailable((err as Error).message, err);
       for (const w of waiters) w.reject(error);

@@ -4,6 +4,8 @@ import type { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { KlueConfig } from '../config/config-types.js';
 import { rootLogger } from '../log/logger.js';
+import { metrics } from '../observability/metrics.js';
+import { requestMetrics, type MetricsJson } from '../observability/worker-metrics-ipc.js';
 
 export interface SupervisorOptions {
   /** Worker processes to keep running. */
@@ -29,6 +31,8 @@ export interface Supervisor {
   pids(): number[];
   /** SIGTERMs each worker it started and waits for them (SIGKILL after `async.shutdown_timeout` + 5 s). */
   stop(): Promise<void>;
+  /** Each running worker's Prometheus metrics, asked over IPC (for the server's `/metrics`). */
+  collectMetrics(): Promise<MetricsJson[]>;
 }
 
 /** A worker that dies sooner than this after starting counts as a fast failure. */
@@ -62,6 +66,7 @@ function pipeLines(from: NodeJS.ReadableStream | null, to: Writable, slot: Slot)
  */
 export function startWorkers(config: KlueConfig, options: SupervisorOptions): Supervisor {
   const log = rootLogger();
+  const m = metrics();
   const bin = options.bin ?? fileURLToPath(new URL('../../bin/klue.js', import.meta.url));
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
@@ -83,8 +88,10 @@ export function startWorkers(config: KlueConfig, options: SupervisorOptions): Su
     slot.restartTimer = undefined;
     if (stopping || gaveUp) return;
     slot.startedAt = Date.now();
-    const child = spawn(process.execPath, [bin, 'worker', ...options.args], { cwd: config.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The IPC channel carries metric requests only; logs stay on stdout/stderr.
+    const child = spawn(process.execPath, [bin, 'worker', ...options.args], { cwd: config.dir, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     slot.child = child;
+    m.workersUp.inc();
     pipeLines(child.stdout, stdout, slot);
     pipeLines(child.stderr, stderr, slot);
     let ended = false;
@@ -92,12 +99,14 @@ export function startWorkers(config: KlueConfig, options: SupervisorOptions): Su
       if (ended) return;
       ended = true;
       slot.child = undefined;
+      m.workersUp.dec();
       if (stopping) return;
       const lived = Date.now() - slot.startedAt;
       slot.fastFailures = lived < FAST_FAILURE_MS ? slot.fastFailures + 1 : 0;
       if (slot.fastFailures >= MAX_FAST_FAILURES) return giveUp(slot, how);
       const delay = Math.min((options.restartDelayMs ?? 1000) * 2 ** Math.max(slot.fastFailures - 1, 0), MAX_RESTART_DELAY_MS);
       log.warn({ worker: slot.n, pid: child.pid, how, restart_in_ms: delay }, 'async: worker exited; restarting it');
+      m.workerRestarts.inc();
       slot.restartTimer = setTimeout(() => launch(slot), delay);
     };
     child.once('error', (err) => onEnd(`could not start (${err.message})`));
@@ -107,6 +116,10 @@ export function startWorkers(config: KlueConfig, options: SupervisorOptions): Su
 
   return {
     pids: () => slots.flatMap((s) => (s.child?.pid !== undefined ? [s.child.pid] : [])),
+    async collectMetrics() {
+      const all = await Promise.all(slots.flatMap((s) => (s.child ? [requestMetrics(s.child)] : [])));
+      return all.filter((x): x is MetricsJson => x !== undefined);
+    },
     async stop() {
       stopping = true;
       await Promise.all(

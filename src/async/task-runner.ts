@@ -4,6 +4,7 @@ import { runInContext, type KlueContext } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
 import { reportError } from '../errors/reporter.js';
 import { rootLogger, type Logger } from '../log/logger.js';
+import { metrics } from '../observability/metrics.js';
 import { parseDuration } from '../util/duration.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { openEnvelope, type TaskPayload } from './envelope.js';
@@ -79,11 +80,15 @@ async function execute(def: TaskDefinition, payload: TaskPayload, run: JobRun, c
  * or an `UNKNOWN_TASK...` Error, retried so a newer worker may take it during a deploy).
  */
 export async function processJob(run: JobRun, config: KlueConfig, secret: string): Promise<TaskResult> {
+  const m = metrics();
+  const started = performance.now();
   let payload: TaskPayload;
   try {
     payload = openEnvelope(run.data, secret, config.async.max_payload);
   } catch (err) {
     rootLogger().error({ job_id: run.jobId, job_name: run.jobName, reason: (err as Error).message }, 'async: rejected a job that is not a valid klue envelope; not retried');
+    // Labels name only tasks this worker knows: garbage in the queue must not create series.
+    m.taskFailed.inc({ task: '(bad envelope)' });
     await reportError(toKlueErrorForTask(err, run.jobName), {
       source: 'task',
       context: {},
@@ -99,14 +104,21 @@ export async function processJob(run: JobRun, config: KlueConfig, secret: string
     job_id: run.jobId,
     attempt: run.attempt,
   });
+  const label = { task: getTask(payload.task) ? payload.task : '(unknown)' };
+  const seconds = () => (performance.now() - started) / 1000;
   try {
     const def = getTask(payload.task);
     if (!def) {
       throw new Error(`UNKNOWN_TASK: no task named '${payload.task}' in this worker (it knows: ${taskNames().join(', ') || 'none'})`);
     }
-    return await execute(def, payload, run, ctx, log, config);
+    const result = await execute(def, payload, run, ctx, log, config);
+    m.taskCompleted.inc(label);
+    m.taskDuration.observe({ ...label, outcome: 'completed' }, seconds());
+    return result;
   } catch (err) {
     const final = isPermanent(err) || run.attempt >= run.attempts;
+    m.taskDuration.observe({ ...label, outcome: final ? 'failed' : 'retried' }, seconds());
+    (final ? m.taskFailed : m.taskRetried).inc(label);
     if (final) {
       const error = toKlueErrorForTask(err, payload.task);
       log.error({ err, error_code: error.code, error_id: error.errorId, attempts: run.attempts }, `async: task ${payload.task} failed for good`);

@@ -4,6 +4,8 @@ import { loadService } from '../service/load-service.js';
 import { startAsync, stopAsync } from './runtime.js';
 import { importTaskModules } from './task-modules.js';
 import { startWorker } from './worker.js';
+import { serveWorkerMetrics } from '../observability/worker-metrics-server.js';
+import { answerMetricsRequests } from '../observability/worker-metrics-ipc.js';
 
 export interface RunWorkerOptions {
   /** Service folder. Default: the current directory. */
@@ -14,6 +16,8 @@ export interface RunWorkerOptions {
   queues?: string[];
   /** Tasks run at once per queue (`--concurrency`). Default `async.concurrency` (10). */
   concurrency?: number;
+  /** Serve this worker's Prometheus metrics at `http://0.0.0.0:<port>/metrics` (`--metrics-port`). Default: none (a worker under `klue start` reports through the server). */
+  metricsPort?: number;
 }
 
 /**
@@ -29,6 +33,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   if (modules.length) log.debug({ modules }, 'async: imported task modules');
   await startAsync(config, 'worker');
   const worker = await startWorker(config, { queues: options.queues, concurrency: options.concurrency });
+  answerMetricsRequests();
+  const metricsServer = options.metricsPort === undefined ? undefined : await serveWorkerMetrics(options.metricsPort);
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
@@ -36,6 +42,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   });
   log.info({ signal }, 'async: worker shutting down');
   await worker.close();
+  await metricsServer?.close();
   await stopAsync();
   log.flush();
 }

@@ -41,6 +41,7 @@ export function buildProgram(): Command {
     .option('-e, --env <env>', 'environment: also reads klue-config.<env>.yaml')
     .option('--queues <names>', 'comma-separated queues to serve (default: all)')
     .option('--concurrency <n>', 'tasks run at once (default: async.concurrency)', positiveInt)
+    .option('--metrics-port <port>', 'serve this worker\'s Prometheus metrics on this port', positiveInt)
     .action(workerCommand);
   program
     .command('token')

@@ -4,6 +4,7 @@ import { startWorkers, type Supervisor } from '../async/supervisor.js';
 import { isProduction } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
 import { createRootLogger } from '../log/logger.js';
+import { addMetricsSource } from '../observability/metrics-endpoint.js';
 import { serve } from '../server/serve.js';
 import { onShutdownSignal } from './shutdown.js';
 
@@ -50,6 +51,8 @@ export async function startCommand(opts: StartOptions): Promise<void> {
         void stop(1);
       },
     });
+    const workersMetrics = supervisor;
+    addMetricsSource(() => workersMetrics.collectMetrics());
   }
   onShutdownSignal(() => stop(0));
 }
