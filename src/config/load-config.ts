@@ -19,7 +19,13 @@ export interface LoadConfigOptions {
   overrides?: Record<string, unknown>;
 }
 
-const CONFIG_FILES = ['klue-config.yaml', 'klue-config.yml', 'pym-config.yaml'];
+/** Config file names, in the order they are looked for. */
+export const CONFIG_FILES = ['klue-config.yaml', 'klue-config.yml', 'pym-config.yaml'];
+
+/** The service's config file, or undefined when there is none. */
+export function findConfigFile(dir: string): string | undefined {
+  return CONFIG_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
+}
 
 function readYaml(file: string): Record<string, unknown> {
   let doc: unknown;
@@ -126,7 +132,7 @@ function getPath(raw: Record<string, unknown>, key: string): unknown {
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueConfig> {
   const dir = resolve(options.dir ?? process.cwd());
-  const file = CONFIG_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
+  const file = findConfigFile(dir);
   if (!file) {
     throw new KlueError('CONFIG_INVALID', `${dir}: no ${CONFIG_FILES.join(' or ')} found (run klue in the service folder)`);
   }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig } from '../config/load-config.js';
+import { findConfigFile, loadConfig } from '../config/load-config.js';
 
 /** What the deployment templates need to know about a service; everything else stays in its config. */
 export interface DeployTarget {
@@ -34,11 +34,9 @@ export interface ReadDeployTargetResult {
   warnings: string[];
 }
 
-// Mirrors loadConfig's lookup order; only needed to read the secret *names* before loadConfig substitutes them.
-const CONFIG_FILES = ['klue-config.yaml', 'klue-config.yml', 'pym-config.yaml'];
-
+// Read raw, before loadConfig substitutes them: only the secret *names* are wanted here.
 function readRawConfig(dir: string): Record<string, unknown> {
-  const file = CONFIG_FILES.map((f) => join(dir, f)).find((f) => existsSync(f));
+  const file = findConfigFile(dir);
   if (!file) return {};
   const doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
   return typeof doc === 'object' && doc !== null && !Array.isArray(doc) ? (doc as Record<string, unknown>) : {};
