@@ -15,13 +15,16 @@ export interface ServiceDir {
 /**
  * Copies a service folder to a private temp dir with `config` merged over its config file
  * (written as klue-config.yaml), so tests can run in parallel without sharing files or keys.
- * `node_modules/klue` links back to this repo so the service's `import 'klue'` resolves as a user's would.
+ * `node_modules/klue` links back to this repo so the service's `import 'klue'` resolves as a user's would
+ * (and `node_modules/ioredis` to the repo's, for fixtures whose tasks write to Redis).
  */
 export function copyService(source: string, config: Record<string, unknown> = {}): ServiceDir {
   const dir = mkdtempSync(join(tmpdir(), 'klue-svc-'));
   cpSync(source, dir, { recursive: true, filter: (src) => !src.includes('/.klue') && !src.includes('/node_modules') });
   mkdirSync(join(dir, 'node_modules'), { recursive: true });
   symlinkSync(repoRoot, join(dir, 'node_modules', 'klue'), 'dir');
+  // Test fixtures' tasks keep their ledgers in Redis, as a user's service would with its own ioredis.
+  symlinkSync(join(repoRoot, 'node_modules', 'ioredis'), join(dir, 'node_modules', 'ioredis'), 'dir');
   // In the repo the examples inherit the root package.json; a user's project has its own.
   if (!existsSync(join(dir, 'package.json'))) {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'test-service', version: '1.0.0', private: true, type: 'module' }));
