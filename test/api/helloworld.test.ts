@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/auth/jwt.js';
 import { getJson, postJson, startInProcess, type TestServer } from '../helpers/in-process.js';
 import { copyService, helloworldDir, type ServiceDir } from '../helpers/service-dir.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitForFile } from '../helpers/wait.js';
 
 // A port of the Python original's acceptance tests, run in-process with async in inline mode
 // (test/e2e runs the same service with `klue start` and a real worker).
@@ -83,12 +83,6 @@ describe('pymacaron-helloworld, ported', () => {
     expect(res.status).toBe(200);
     const code = /^Writing code ([0-9a-f-]{36})/.exec(String(res.body.message))?.[1];
     expect(code).toBeDefined();
-    await waitFor(() => {
-      try {
-        return readFileSync(uuidFile, 'utf8') === code;
-      } catch {
-        return false;
-      }
-    });
+    await waitForFile(uuidFile, code!);
   });
 });

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateToken } from '../../src/auth/jwt.js';
@@ -8,7 +7,7 @@ import { getJson, postJson } from '../helpers/in-process.js';
 import { spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
 import { freePort } from '../helpers/redis.js';
 import { copyService, helloworldDir, type ServiceDir } from '../helpers/service-dir.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitForFile } from '../helpers/wait.js';
 
 // The README's promise, end to end: `klue start` serves the example and runs its worker.
 let svc: ServiceDir;
@@ -57,13 +56,7 @@ describe('klue start on the helloworld example', () => {
     const res = await getJson(`${url}/async`, { headers: { 'x-request-id': 'e2e-async-1' } });
     const code = /^Writing code ([0-9a-f-]{36})/.exec(String(res.body.message))?.[1];
     expect(code).toBeDefined();
-    await waitFor(() => {
-      try {
-        return readFileSync(uuidFile, 'utf8') === code;
-      } catch {
-        return false;
-      }
-    }, 20_000, 'the worker to write the code');
+    await waitForFile(uuidFile, code!, 20_000);
     // the task's own log line, written in the worker, carries the request id of the endpoint
     const line = await klue.waitForLine((l) => l.msg === 'wrote code' && l.code === code);
     expect(line).toMatchObject({ req_id: 'e2e-async-1', role: 'worker', task: 'writeCodeToFile' });
