@@ -6,6 +6,7 @@ import type { KlueConfig } from '../config/config-types.js';
 import { rootLogger } from '../log/logger.js';
 import { metrics } from '../observability/metrics.js';
 import { requestMetrics, type MetricsJson } from '../observability/worker-metrics-ipc.js';
+import { RECYCLE_EXIT_CODE } from './memory-watch.js';
 
 export interface SupervisorOptions {
   /** Worker processes to keep running. */
@@ -39,6 +40,12 @@ export interface Supervisor {
 const FAST_FAILURE_MS = 10_000;
 const MAX_FAST_FAILURES = 5;
 const MAX_RESTART_DELAY_MS = 30_000;
+/**
+ * Signals that come from outside (the kernel's OOM killer, an operator, an orchestrator), not
+ * from a fault in the worker: such a worker is restarted after the base delay and never makes
+ * the supervisor give up. Crashes (non-zero exits, SIGABRT, SIGSEGV...) count as failures.
+ */
+const EXTERNAL_SIGNALS: readonly string[] = ['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP'];
 
 interface Slot {
   n: number;
@@ -62,7 +69,9 @@ function pipeLines(from: NodeJS.ReadableStream | null, to: Writable, slot: Slot)
 
 /**
  * Runs `count` `klue worker` processes for the service and restarts any that exits
- * unexpectedly, with exponential backoff. It only ever signals the processes it spawned.
+ * unexpectedly: a recycled worker (memory cap) at once, a killed one after the base delay, a
+ * failing one with exponential backoff, giving up after repeated fast failures. It only ever
+ * signals the processes it spawned.
  */
 export function startWorkers(config: KlueConfig, options: SupervisorOptions): Supervisor {
   const log = rootLogger();
@@ -95,22 +104,35 @@ export function startWorkers(config: KlueConfig, options: SupervisorOptions): Su
     pipeLines(child.stdout, stdout, slot);
     pipeLines(child.stderr, stderr, slot);
     let ended = false;
-    const onEnd = (how: string) => {
+    const onEnd = (how: string, code: number | null, signal: string | null) => {
       if (ended) return;
       ended = true;
       slot.child = undefined;
       m.workersUp.dec();
       if (stopping) return;
+      const base = options.restartDelayMs ?? 1000;
+      if (code === RECYCLE_EXIT_CODE) {
+        log.info({ worker: slot.n, pid: child.pid }, 'async: worker recycled (it passed async.max_memory_mb and finished its tasks); starting its replacement');
+        m.workerRestarts.inc();
+        slot.fastFailures = 0;
+        return launch(slot);
+      }
+      if (signal !== null && EXTERNAL_SIGNALS.includes(signal)) {
+        log.warn({ worker: slot.n, pid: child.pid, how, restart_in_ms: base }, 'async: worker was killed; restarting it (its active tasks run again after async.stalled_interval)');
+        m.workerRestarts.inc();
+        slot.restartTimer = setTimeout(() => launch(slot), base);
+        return;
+      }
       const lived = Date.now() - slot.startedAt;
       slot.fastFailures = lived < FAST_FAILURE_MS ? slot.fastFailures + 1 : 0;
       if (slot.fastFailures >= MAX_FAST_FAILURES) return giveUp(slot, how);
-      const delay = Math.min((options.restartDelayMs ?? 1000) * 2 ** Math.max(slot.fastFailures - 1, 0), MAX_RESTART_DELAY_MS);
+      const delay = Math.min(base * 2 ** Math.max(slot.fastFailures - 1, 0), MAX_RESTART_DELAY_MS);
       log.warn({ worker: slot.n, pid: child.pid, how, restart_in_ms: delay }, 'async: worker exited; restarting it');
       m.workerRestarts.inc();
       slot.restartTimer = setTimeout(() => launch(slot), delay);
     };
-    child.once('error', (err) => onEnd(`could not start (${err.message})`));
-    child.once('exit', (code, signal) => onEnd(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+    child.once('error', (err) => onEnd(`could not start (${err.message})`, null, null));
+    child.once('exit', (code, signal) => onEnd(signal ? `was killed by ${signal}` : `exited with code ${code}`, code, signal));
   };
   for (const slot of slots) launch(slot);
 

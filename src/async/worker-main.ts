@@ -1,6 +1,9 @@
+import type { KlueConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
+import { KlueError } from '../errors/klue-error.js';
 import { createRootLogger } from '../log/logger.js';
 import { loadService } from '../service/load-service.js';
+import { RECYCLE_EXIT_CODE, watchMemory } from './memory-watch.js';
 import { startAsync, stopAsync } from './runtime.js';
 import { importTaskModules } from './task-modules.js';
 import { startWorker } from './worker.js';
@@ -21,28 +24,62 @@ export interface RunWorkerOptions {
 }
 
 /**
- * The `klue worker` process: loads the service (specs, models, handlers and so their tasks)
- * and `async.modules`, then runs tasks until SIGTERM/SIGINT, when it finishes the active
- * ones (within `async.shutdown_timeout`) and resolves.
+ * A cap below what the worker needs before its first task would recycle it forever: that is a
+ * configuration error, and failing start-up lets the supervisor back off and give up with it.
  */
-export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
+function checkMemoryCap(config: KlueConfig): void {
+  const maxMb = config.async.max_memory_mb;
+  const rssMb = Math.round(process.memoryUsage.rss() / (1024 * 1024));
+  if (maxMb !== undefined && rssMb > maxMb) {
+    throw new KlueError('CONFIG_INVALID', `${config.file}: async.max_memory_mb: ${maxMb} MB is less than the ${rssMb} MB a worker of this service uses before running any task`);
+  }
+}
+
+/** Ms the last steps of a shutdown (metrics server, producer) may take once the tasks are settled. */
+const FINAL_STEPS_MS = 3000;
+
+/**
+ * The `klue worker` process: loads the service (specs, models, handlers and so their tasks)
+ * and `async.modules`, then runs tasks until SIGTERM/SIGINT, or until its RSS passes
+ * `async.max_memory_mb`; either way it stops taking tasks, finishes the active ones (within
+ * `async.shutdown_timeout`) and resolves with the exit code: 0, or `RECYCLE_EXIT_CODE` after a
+ * memory breach, so a supervisor replaces it.
+ */
+export async function runWorker(options: RunWorkerOptions = {}): Promise<number> {
   const config = await loadConfig({ dir: options.dir, env: options.env });
   const log = createRootLogger({ service: config.name, role: 'worker' });
   await loadService(config);
   const modules = await importTaskModules(config);
   if (modules.length) log.debug({ modules }, 'async: imported task modules');
+  checkMemoryCap(config);
   await startAsync(config, 'worker');
   const worker = await startWorker(config, { queues: options.queues, concurrency: options.concurrency });
   answerMetricsRequests();
   const metricsServer = options.metricsPort === undefined ? undefined : await serveWorkerMetrics(options.metricsPort);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  let stopWatching = () => {};
+  const reason = await new Promise<NodeJS.Signals | 'memory'>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
+    const maxMb = config.async.max_memory_mb;
+    if (maxMb !== undefined) {
+      stopWatching = watchMemory({
+        maxMb,
+        onBreach: (rssMb) => {
+          log.warn({ rss_mb: rssMb, max_memory_mb: maxMb }, 'async: worker passed async.max_memory_mb; finishing its active tasks, then exiting to be replaced');
+          resolve('memory');
+        },
+      });
+    }
   });
-  log.info({ signal }, 'async: worker shutting down');
+  stopWatching();
+  if (reason !== 'memory') log.info({ signal: reason }, 'async: worker shutting down');
   await worker.close();
-  await metricsServer?.close();
-  await stopAsync();
+  // Redis may be down: what is left to close must not hold the exit past the shutdown timeout.
+  const rest = Promise.allSettled([metricsServer?.close(), stopAsync()]);
+  await Promise.race([rest, new Promise((r) => setTimeout(r, FINAL_STEPS_MS).unref())]);
+  const code = reason === 'memory' ? RECYCLE_EXIT_CODE : 0;
+  if (reason === 'memory') log.info({ exit_code: code }, 'async: worker recycled');
   log.flush();
+  return code;
 }

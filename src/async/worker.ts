@@ -1,12 +1,16 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { KlueConfig } from '../config/config-types.js';
+import type { KlueContext } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
-import { rootLogger } from '../log/logger.js';
+import { reportError } from '../errors/reporter.js';
+import { rootLogger, type Logger } from '../log/logger.js';
+import { metrics } from '../observability/metrics.js';
+import { openEnvelope } from './envelope.js';
 import { bullQueueName, queuePrefix } from './producer.js';
 import { redisOptions } from './redis-connection.js';
 import { resolveSecret } from './secret.js';
 import { isPermanent, processJob, type TaskResult } from './task-runner.js';
-import { registeredTasks, taskNames } from './task-registry.js';
+import { getTask, registeredTasks, taskNames } from './task-registry.js';
 
 export interface WorkerOptions {
   /** Queues to serve. Default: every queue a registered task names, plus `'default'`. */
@@ -24,6 +28,13 @@ export interface KlueWorker {
    */
   close(): Promise<void>;
 }
+
+/** BullMQ's reason for a job that stalled more than `maxStalledCount` times. */
+const STALLED_TOO_OFTEN = 'job stalled more than allowable limit';
+/** Releasing jobs at shutdown talks to Redis, which may be down: never wait longer than this for it. */
+const RELEASE_TIMEOUT_MS = 2000;
+/** The same worker error is logged at most once per this many ms (an outage repeats it on every retry). */
+const ERROR_LOG_INTERVAL_MS = 10_000;
 
 function defaultQueues(): string[] {
   return [...new Set(['default', ...registeredTasks().map((t) => t.options.queue ?? 'default')])].sort();
@@ -50,14 +61,26 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     }
   };
 
+  const logError = throttledErrorLog(log);
   const workers = queues.map((queue) => {
     const worker = new Worker(bullQueueName(queue), processor, {
       connection: redisOptions(config, 'blocking'),
       prefix: queuePrefix(config),
       concurrency,
+      // A task whose worker died (SIGKILL, OOM, crash) runs again once its lock expires and a
+      // stalled check sees it: both follow stalled_interval, so recovery takes 1-2 intervals.
+      stalledInterval: config.async.stalled_interval,
+      lockDuration: config.async.stalled_interval,
+      maxStalledCount: config.async.max_stalled,
     });
     // Without a listener an 'error' event would throw and take the process down.
-    worker.on('error', (err: Error) => log.error({ err: err.message, queue }, 'async: worker error'));
+    worker.on('error', (err: Error) => logError(queue, err));
+    worker.on('stalled', (jobId: string) => {
+      log.warn({ job_id: jobId, queue }, 'async: a task lost its worker (killed, crashed or blocked past its lock); it runs again');
+    });
+    worker.on('failed', (job: Job | undefined, err: Error) => {
+      if (job && err.message === STALLED_TOO_OFTEN) void reportStalledTooOften(job, config, secret, log);
+    });
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
@@ -84,11 +107,52 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
           // worker makes it spin); release the jobs instead, so another worker takes them now
           // rather than when their locks expire. The graceful close ends when they do, or
           // with the process.
-          await Promise.allSettled([...active].map(([job, token]) => job.moveToWait(token)));
+          const released = Promise.allSettled([...active].map(([job, token]) => job.moveToWait(token)));
+          // With Redis down they cannot be released; their locks expire and another worker runs them.
+          await Promise.race([released, new Promise((r) => setTimeout(r, RELEASE_TIMEOUT_MS).unref())]);
         }
         log.info({ queues }, 'async: worker stopped');
       })();
       return closing;
     },
+  };
+}
+
+/**
+ * A task failed by BullMQ for losing its worker more than `async.max_stalled` times never
+ * reaches the processor, so it is logged and reported here, like any task that fails for good.
+ */
+async function reportStalledTooOften(job: Job, config: KlueConfig, secret: string, log: Logger): Promise<void> {
+  let ctx: KlueContext = {};
+  let task = job.name;
+  try {
+    const payload = openEnvelope(job.data, secret, config.async.max_payload);
+    ctx = payload.ctx;
+    task = payload.task;
+  } catch {
+    // An invalid envelope is reported as such when it runs; here the job name is enough.
+  }
+  const attempts = job.opts.attempts ?? 1;
+  const error = new KlueError(
+    'TASK_FAILED',
+    `${task}: its worker died while running it more than async.max_stalled (${config.async.max_stalled}) times; failed for good`,
+  );
+  metrics().taskFailed.inc({ task: getTask(task) ? task : '(unknown)' });
+  log.error(
+    { task, job_id: job.id, req_id: ctx.request?.id, user_id: ctx.user?.sub, error_code: error.code, error_id: error.errorId, max_stalled: config.async.max_stalled },
+    `async: task ${task} failed for good: its worker died while running it too many times`,
+  );
+  await reportError(error, { source: 'task', context: ctx, task: { name: task, jobId: job.id ?? '', attempt: job.attemptsMade, attempts } });
+}
+
+/** Logs worker errors, but the same message at most once per ERROR_LOG_INTERVAL_MS per queue. */
+function throttledErrorLog(log: Logger): (queue: string, err: Error) => void {
+  const last = new Map<string, number>();
+  return (queue, err) => {
+    const key = `${queue}\n${err.message}`;
+    const now = Date.now();
+    if (now - (last.get(key) ?? -Infinity) < ERROR_LOG_INTERVAL_MS) return;
+    last.set(key, now);
+    log.error({ err: err.message, queue }, 'async: worker error');
   };
 }

@@ -33,14 +33,17 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   log.info({ url: server.url, operations: server.service.operations.length }, `${config.name} listening`);
 
   let supervisor: Supervisor | undefined;
-  const stop = async (code: number): Promise<never> => {
-    log.info('shutting down');
-    await Promise.all([server.close(), supervisor?.stop()]);
-    await redis?.stop();
-    log.info('stopped');
-    log.flush();
-    process.exit(code);
-  };
+  let stopping: Promise<never> | undefined;
+  // Giving up on the workers and a shutdown signal may both ask; the first one's exit code wins.
+  const stop = (code: number): Promise<never> =>
+    (stopping ??= (async () => {
+      log.info('shutting down');
+      await Promise.all([server.close(), supervisor?.stop()]);
+      await redis?.stop();
+      log.info({ exit_code: code }, 'stopped');
+      log.flush();
+      process.exit(code);
+    })());
   const workers = opts.worker ? (opts.workers ?? config.async.workers) : 0;
   if (queued && workers > 0) {
     supervisor = startWorkers(config, {

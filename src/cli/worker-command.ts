@@ -1,7 +1,7 @@
 import { runWorker } from '../async/worker-main.js';
 
 export async function workerCommand(opts: { env?: string; queues?: string; concurrency?: number; metricsPort?: number }): Promise<void> {
-  await runWorker({
+  const code = await runWorker({
     env: opts.env,
     queues: opts.queues ? opts.queues.split(',').map((q) => q.trim()).filter(Boolean) : undefined,
     concurrency: opts.concurrency,
@@ -9,5 +9,5 @@ export async function workerCommand(opts: { env?: string; queues?: string; concu
   });
   // A task that outlived shutdown_timeout can keep BullMQ's connections open: it was put back
   // in the queue, so leaving now loses nothing.
-  process.exit(0);
+  process.exit(code);
 }

@@ -38,6 +38,8 @@ export const configSchema = {
         concurrency: { type: 'integer', minimum: 1 },
         max_memory_mb: { type: 'integer', minimum: 16 },
         shutdown_timeout: { type: 'integer', minimum: 0 },
+        stalled_interval: { type: 'integer', minimum: 500 },
+        max_stalled: { type: 'integer', minimum: 0 },
         keep_completed: { type: 'integer', minimum: 0 },
         keep_failed: { type: 'integer', minimum: 0 },
         dashboard: {

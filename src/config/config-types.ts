@@ -42,6 +42,10 @@ export interface AsyncConfig {
   max_memory_mb?: number;
   /** Ms to let active tasks finish on shutdown. Default 30000. */
   shutdown_timeout: number;
+  /** Ms between checks for tasks whose worker died (and lock lifetime); such tasks run again. Default 30000. */
+  stalled_interval: number;
+  /** Times a task may lose its worker before it is failed for good instead of run again. Default 2. */
+  max_stalled: number;
   /** Completed jobs kept for inspection (count). Default 100. */
   keep_completed: number;
   /** Failed jobs kept for inspection (count). Default 5000. */

@@ -109,6 +109,8 @@ function asyncConfig(file: string, name: string, section: Record<string, unknown
     concurrency: a.concurrency ?? 10,
     max_memory_mb: a.max_memory_mb,
     shutdown_timeout: a.shutdown_timeout ?? 30_000,
+    stalled_interval: a.stalled_interval ?? 30_000,
+    max_stalled: a.max_stalled ?? 2,
     keep_completed: a.keep_completed ?? 100,
     keep_failed: a.keep_failed ?? 5000,
     dashboard: a.dashboard ? { ...a.dashboard, path: a.dashboard.path ?? '/admin/queues' } : undefined,

@@ -36,7 +36,18 @@ export async function serve(config: KlueConfig, options: ServeOptions = {}): Pro
     service,
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     async close() {
-      await app.close();
+      // A handler that never ends must not hold the shutdown forever: past the shutdown timeout
+      // its connection is cut (its enqueues, bounded by their own timeout, still settle).
+      const timer = setTimeout(() => {
+        options.logger?.warn({ shutdown_timeout: config.async.shutdown_timeout }, 'requests still running at shutdown_timeout; closing their connections');
+        app.server.closeAllConnections();
+      }, config.async.shutdown_timeout);
+      timer.unref();
+      try {
+        await app.close();
+      } finally {
+        clearTimeout(timer);
+      }
       if (config.with_async) await stopAsync();
     },
   };
