@@ -60,11 +60,20 @@ function pipeLines(from: NodeJS.ReadableStream | null, to: Writable, slot: Slot)
   if (!from) return;
   createInterface({ input: from, crlfDelay: Infinity }).on('line', (line: string) => {
     slot.lastLines.push(line);
-    if (slot.lastLines.length > 5) slot.lastLines.shift();
+    if (slot.lastLines.length > 40) slot.lastLines.shift();
     // Worker logs are JSON lines already tagged "role":"worker"; a prefix would break them.
     const json = line.startsWith('{') && line.endsWith('}');
     to.write(json ? `${line}\n` : `[worker ${slot.n}] ${line}\n`);
   });
+}
+
+/**
+ * What a dying worker said: from the CLI's `klue: ...` failure line when there is one (the
+ * stack under it is noise), else its last lines.
+ */
+function lastWords(lines: string[]): string {
+  const cli = lines.findLastIndex((l) => l.startsWith('klue: '));
+  return (cli >= 0 ? lines.slice(cli, cli + 3) : lines.slice(-5)).join(' | ');
 }
 
 /**
@@ -88,7 +97,7 @@ export function startWorkers(config: KlueConfig, options: SupervisorOptions): Su
   const giveUp = (slot: Slot, how: string) => {
     if (gaveUp) return;
     gaveUp = true;
-    const reason = `worker ${slot.n} ${how} ${MAX_FAST_FAILURES} times in a row, each within ${FAST_FAILURE_MS / 1000} s of starting; last output: ${slot.lastLines.join(' | ') || '(none)'}`;
+    const reason = `worker ${slot.n} ${how} ${MAX_FAST_FAILURES} times in a row, each within ${FAST_FAILURE_MS / 1000} s of starting; last output: ${lastWords(slot.lastLines) || '(none)'}`;
     log.error({ reason }, 'async: giving up restarting workers');
     options.onGiveUp?.(reason);
   };

@@ -58,9 +58,12 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   const metricsServer = options.metricsPort === undefined ? undefined : await serveWorkerMetrics(options.metricsPort);
 
   let stopWatching = () => {};
-  const reason = await new Promise<NodeJS.Signals | 'memory'>((resolve) => {
+  const reason = await new Promise<NodeJS.Signals | 'memory' | 'supervisor gone'>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
+    // Under `klue start` the IPC channel closes when the server dies, even by SIGKILL: a worker
+    // left without its supervisor shuts down rather than run on as an orphan.
+    if (process.send) process.once('disconnect', () => resolve('supervisor gone'));
     const maxMb = config.async.max_memory_mb;
     if (maxMb !== undefined) {
       stopWatching = watchMemory({
@@ -73,7 +76,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
     }
   });
   stopWatching();
-  if (reason !== 'memory') log.info({ signal: reason }, 'async: worker shutting down');
+  if (reason !== 'memory') log.info({ reason }, 'async: worker shutting down');
   await worker.close();
   // Redis may be down: what is left to close must not hold the exit past the shutdown timeout.
   const rest = Promise.allSettled([metricsServer?.close(), stopAsync()]);

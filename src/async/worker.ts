@@ -76,7 +76,7 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     // Without a listener an 'error' event would throw and take the process down.
     worker.on('error', (err: Error) => logError(queue, err));
     worker.on('stalled', (jobId: string) => {
-      log.warn({ job_id: jobId, queue }, 'async: a task lost its worker (killed, crashed or blocked past its lock); it runs again');
+      log.warn({ job_id: jobId, queue }, 'async: a task lost its worker (killed, crashed or blocked past its lock); it runs again, unless that happened more than async.max_stalled times');
     });
     worker.on('failed', (job: Job | undefined, err: Error) => {
       if (job && err.message === STALLED_TOO_OFTEN) void reportStalledTooOften(job, config, secret, log);

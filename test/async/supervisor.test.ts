@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { RECYCLE_EXIT_CODE } from '../../src/async/memory-watch.js';
 import { startWorkers } from '../../src/async/supervisor.js';
+import { metrics } from '../../src/observability/metrics.js';
 import { testConfig, waitFor } from './helpers/config.js';
 
 /** Collects what the supervisor writes, line by line. */
@@ -16,6 +18,10 @@ function sink(): Writable & { lines: string[] } {
     },
   });
   return Object.assign(w, { lines });
+}
+
+async function restartsCounted(): Promise<number> {
+  return (await metrics().workerRestarts.get()).values[0]?.value ?? 0;
 }
 
 function script(body: string): string {
@@ -58,6 +64,69 @@ describe('worker supervisor', () => {
     expect(why).toMatch(/^worker 1 exited with code 3 5 times in a row/);
     expect(why).toMatch(/cannot connect to the moon/);
     expect(err.lines.filter((l) => l === '[worker 1] cannot connect to the moon')).toHaveLength(5);
+    await sup.stop();
+  });
+
+  it('replaces a recycled worker (memory cap) at once, counts the restart, and never gives up over it', async () => {
+    const config = await testConfig({ redis_url: 'redis://127.0.0.1:6379' });
+    const counter = join(mkdtempSync(join(tmpdir(), 'klue-sup-')), 'runs');
+    // Six runs recycle themselves right after starting; the seventh stays up.
+    const bin = script(`
+      import { appendFileSync, readFileSync } from 'node:fs';
+      appendFileSync(${JSON.stringify(counter)}, 'x');
+      const run = readFileSync(${JSON.stringify(counter)}, 'utf8').length;
+      console.log(JSON.stringify({ role: 'worker', run }));
+      if (run <= 6) process.exit(${RECYCLE_EXIT_CODE});
+      process.on('SIGTERM', () => process.exit(0));
+      setInterval(() => {}, 1000);
+    `);
+    const out = sink();
+    let reason: string | undefined;
+    const before = await restartsCounted();
+    // A restart delay longer than the test: only an immediate replacement can reach run 7.
+    const sup = startWorkers(config, { count: 1, args: [], bin, stdout: out, stderr: sink(), restartDelayMs: 120_000, onGiveUp: (r) => (reason = r) });
+    try {
+      await waitFor(() => out.lines.some((l) => l.includes('"run":7')), 20_000, 'the seventh run');
+      expect(reason).toBeUndefined();
+      expect(sup.pids()).toHaveLength(1);
+      expect((await restartsCounted()) - before).toBe(6);
+    } finally {
+      await sup.stop();
+    }
+  });
+
+  it('restarts a worker killed from outside (SIGKILL) without counting it as a failure', async () => {
+    const config = await testConfig({ redis_url: 'redis://127.0.0.1:6379' });
+    const counter = join(mkdtempSync(join(tmpdir(), 'klue-sup-')), 'runs');
+    // Like the OOM killer or an operator: each of the first six runs is SIGKILLed at once.
+    const bin = script(`
+      import { appendFileSync, readFileSync } from 'node:fs';
+      appendFileSync(${JSON.stringify(counter)}, 'x');
+      const run = readFileSync(${JSON.stringify(counter)}, 'utf8').length;
+      console.log(JSON.stringify({ role: 'worker', run }));
+      if (run <= 6) process.kill(process.pid, 'SIGKILL');
+      process.on('SIGTERM', () => process.exit(0));
+      setInterval(() => {}, 1000);
+    `);
+    const out = sink();
+    let reason: string | undefined;
+    const sup = startWorkers(config, { count: 1, args: [], bin, stdout: out, stderr: sink(), restartDelayMs: 10, onGiveUp: (r) => (reason = r) });
+    try {
+      await waitFor(() => out.lines.some((l) => l.includes('"run":7')), 20_000, 'the seventh run');
+      expect(reason).toBeUndefined();
+      expect(sup.pids()).toHaveLength(1);
+    } finally {
+      await sup.stop();
+    }
+  });
+
+  it('counts a crash signal (SIGABRT) as a failure and gives up after 5 in a row', async () => {
+    const config = await testConfig({ redis_url: 'redis://127.0.0.1:6379' });
+    const bin = script(`process.kill(process.pid, 'SIGABRT');`);
+    let reason: string | undefined;
+    const sup = startWorkers(config, { count: 1, args: [], bin, stdout: sink(), stderr: sink(), restartDelayMs: 10, onGiveUp: (r) => (reason = r) });
+    const why = await waitFor(() => reason, 20_000, 'the supervisor to give up');
+    expect(why).toMatch(/^worker 1 was killed by SIGABRT 5 times in a row/);
     await sup.stop();
   });
 });

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { asynctask } from '../../src/async/index.js';
+import { Queue } from 'bullmq';
+import { bullQueueName, queuePrefix } from '../../src/async/producer.js';
+import { RECYCLE_EXIT_CODE } from '../../src/async/memory-watch.js';
 import { startAsync, stopAsync } from '../../src/async/runtime.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { inRequest, requestStore } from './helpers/harness.js';
@@ -22,6 +25,34 @@ export const writeProof = asynctask(async function procWriteProof(file: string) 
   writeFileSync(file, JSON.stringify({ user: currentUser()?.sub, request: currentRequest()?.id, pid: process.pid }));
 });
 `;
+
+/** Tasks of a service whose worker leaks: `leak` keeps what it allocates, `slowProof` takes a while. */
+const LEAKY_MODULE = `
+import { writeFileSync } from 'node:fs';
+import { asynctask } from ${JSON.stringify(src('async/index.ts'))};
+const kept: Buffer[] = [];
+export const leak = asynctask(async function procLeak(mb: number) {
+  kept.push(Buffer.alloc(mb * 1024 * 1024, 1));
+});
+export const slowProof = asynctask(async function procSlowProof(file: string, ms: number) {
+  await new Promise((r) => setTimeout(r, ms));
+  writeFileSync(file, String(process.pid));
+});
+`;
+
+/** A throwaway service folder with one task module, and a script that runs its worker. */
+function workerService(config: string, taskModule: string): { dir: string; runner: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'klue-proc-'));
+  mkdirSync(join(dir, 'apis'));
+  mkdirSync(join(dir, 'tasks'));
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  writeFileSync(join(dir, 'apis', 'svc.yaml'), 'swagger: "2.0"\ninfo: { title: proc, version: "1.0.0" }\npaths: {}\n');
+  writeFileSync(join(dir, 'klue-config.yaml'), config);
+  writeFileSync(join(dir, 'tasks', 'tasks.ts'), taskModule);
+  const runner = join(dir, 'run-worker.ts');
+  writeFileSync(runner, `import { runWorker } from ${JSON.stringify(src('async/worker-main.ts'))};\nprocess.exitCode = await runWorker({ dir: ${JSON.stringify(dir)} });\n`);
+  return { dir, runner };
+}
 
 describe('klue worker process (runWorker)', () => {
   let child: ChildProcess | undefined;
@@ -68,5 +99,42 @@ describe('klue worker process (runWorker)', () => {
     const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('past async.max_memory_mb: stops taking tasks, finishes the active ones and exits to be replaced', async () => {
+    const name = `leaky-${randomUUID()}`;
+    const { dir, runner } = workerService(`name: ${name}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n  max_memory_mb: 400\n  concurrency: 2\n`, LEAKY_MODULE);
+    let out = '';
+    child = spawn(process.execPath, ['--import', 'tsx', runner], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { ...process.env, REDIS_URL: inject('redisUrl'), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+    await waitFor(() => out.includes('worker serving') || child?.exitCode !== null, 20_000, 'the worker to start');
+
+    const config = await loadConfig({ dir, overrides: { async: { redis_url: inject('redisUrl') } } });
+    await startAsync(config, 'server');
+    const leak = asynctask(async function procLeak(_mb: number) {});
+    const slowProof = asynctask(async function procSlowProof(_file: string, _ms: number) {});
+    const proof = join(dir, 'slow.txt');
+    // The slow task is active when the leak pushes the worker past its cap: it must still finish.
+    const slow = await slowProof(proof, 3000);
+    const queue = new Queue(bullQueueName('default'), { connection: { url: inject('redisUrl') }, prefix: queuePrefix(config) });
+    try {
+      await waitFor(async () => (await queue.getJobState(slow.id)) === 'active', 20_000, 'the slow task to start');
+      await leak(500);
+      expect(await exited).toBe(RECYCLE_EXIT_CODE);
+      expect(await queue.getJobState(slow.id)).toBe('completed');
+    } finally {
+      await queue.close();
+    }
+    expect(readFileSync(proof, 'utf8')).toBe(String(child.pid));
+    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; rss_mb?: number });
+    const breach = lines.find((l) => l.msg?.includes('passed async.max_memory_mb'));
+    expect(breach?.rss_mb).toBeGreaterThan(400);
+    expect(lines.some((l) => l.msg === 'async: worker recycled')).toBe(true);
   });
 });

@@ -11,8 +11,8 @@ export interface PrivateRedis {
   process: ChildProcess;
   /** Stops the server (SIGTERM, or SIGKILL when `hard`). */
   stop(hard?: boolean): Promise<void>;
-  /** Starts it again on the same port and dir (AOF data is kept when `aof` was on). */
-  restart(): Promise<void>;
+  /** Stops it (SIGTERM, so the AOF is flushed) and starts it again on the same port and dir after `downtimeMs` (AOF data is kept when `aof` was on). */
+  restart(downtimeMs?: number): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -77,8 +77,9 @@ export async function startRedis(options: { aof?: boolean } = {}): Promise<Priva
         child.kill(hard ? 'SIGKILL' : 'SIGTERM');
       });
     },
-    async restart() {
+    async restart(downtimeMs = 0) {
       await state.stop();
+      if (downtimeMs > 0) await new Promise((r) => setTimeout(r, downtimeMs));
       state.process = await launch(port, dir, aof);
     },
   };
