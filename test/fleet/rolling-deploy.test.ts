@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 describe('a rolling deploy', () => {
-  it('keeps a task the old worker does not know until a new worker runs it', async () => {
+  it('keeps a task the old worker does not know until a new worker runs it', { timeout: 90_000 }, async () => {
     // v2's server side queues the new task while only the v1 worker is up.
     const config = await loadConfig({ dir: v2.dir });
     await loadService(config);
@@ -57,11 +57,11 @@ describe('a rolling deploy', () => {
     const handle = await receipts.sendReceipt(7);
 
     await oldWorker.waitForLine((l) => l.job_id === handle.id && /UNKNOWN_TASK/.test(String(l.err ?? l.msg)), 20_000, 'v1 to meet the unknown task');
-    expect(await redis.hlen(`fleet:${ns}:runs`)).toBe(0);
+    expect(await redis.hlen(`fleet:{${ns}}:runs`)).toBe(0);
 
     newWorker = spawnKlue(['worker'], { cwd: v2.dir });
-    await waitFor(async () => (await redis.hlen(`fleet:${ns}:runs`)) === 1, 30_000, 'the v2 worker to run the task');
-    const [key, runs] = Object.entries(await redis.hgetall(`fleet:${ns}:runs`))[0]!;
+    await waitFor(async () => (await redis.hlen(`fleet:{${ns}}:runs`)) === 1, 30_000, 'the v2 worker to run the task');
+    const [key, runs] = Object.entries(await redis.hgetall(`fleet:{${ns}}:runs`))[0]!;
     expect(key).toBe(`receipt-7-pid-${newWorker.child.pid}`);
     expect(runs).toBe('1');
     // the old worker only ever declined it, never ran it, and never failed it for good

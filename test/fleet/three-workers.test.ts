@@ -43,9 +43,9 @@ describe('a worker fleet', () => {
       const res = await postJson(`${url}/batch`, { start, count: 1000 });
       expect(res.body).toEqual({ queued: 1000 });
     }
-    await waitFor(async () => (await redis.hlen(`fleet:${ns}:runs`)) === TASKS, 120_000, 'every task to run');
-    const runs = Object.values(await redis.hgetall(`fleet:${ns}:runs`)).map(Number);
-    const byPid = await redis.hgetall(`fleet:${ns}:pids`);
+    await waitFor(async () => (await redis.hlen(`fleet:{${ns}}:runs`)) === TASKS, 120_000, 'every task to run');
+    const runs = Object.values(await redis.hgetall(`fleet:{${ns}}:runs`)).map(Number);
+    const byPid = await redis.hgetall(`fleet:{${ns}}:pids`);
     const workerPids = workers.map((w) => String(w.child.pid));
     const counts = workerPids.map((pid) => Number(byPid[pid] ?? 0));
     const duplicates = runs.filter((n) => n > 1).length;
