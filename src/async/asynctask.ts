@@ -43,8 +43,8 @@ async function call<R>(def: TaskDefinition, callOptions: CallOptions, args: unkn
   }
   const producer = runtime.producer;
   if (!producer) throw new Error('klue async runtime has neither a producer nor an inline runner');
-  const { job, duplicate } = await producer.enqueue(item);
-  return queuedHandle<R>(producer, def.name, item.queue, job, duplicate);
+  const { id, duplicate } = await producer.enqueue(item);
+  return queuedHandle<R>(producer, def.name, item.queue, id, duplicate);
 }
 
 /** Starts a call and, inside a request, makes the response wait for it (a forgotten await loses nothing). */

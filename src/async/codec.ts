@@ -120,6 +120,9 @@ class Encoder {
  * else (functions, Map, Set, class instances, BigInt, NaN, cycles...).
  */
 export function encodeValue(value: unknown, task: string, path: string, what = 'task arguments'): unknown {
+  // The common results (nothing, a string, a flag) need no walk.
+  if (value === undefined) return { [TAG]: 'u' };
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   return new Encoder(task, what).encode(value, path);
 }
 

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { KlueContext } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
 
@@ -22,8 +22,23 @@ export interface Envelope {
   s: string;
 }
 
+// A KeyObject per secret: createHmac with a string key prepares the key again on every call.
+let lastSecret: string | undefined;
+let lastKey: KeyObject | undefined;
+function hmacKey(secret: string): KeyObject {
+  if (secret !== lastSecret || !lastKey) {
+    lastKey = createSecretKey(Buffer.from(secret, 'utf8'));
+    lastSecret = secret;
+  }
+  return lastKey;
+}
+
+function mac(p: string, secret: string): Buffer {
+  return createHmac('sha256', hmacKey(secret)).update(p).digest();
+}
+
 function sign(p: string, secret: string): string {
-  return createHmac('sha256', secret).update(p).digest('hex');
+  return mac(p, secret).toString('hex');
 }
 
 /** UTF-8 size of `s`, without encoding it when its length alone proves it is small enough. */
@@ -65,7 +80,7 @@ export function openEnvelope(data: unknown, secret: string, maxPayload: number):
   if (typeof s !== 'string' || !/^[0-9a-f]{64}$/.test(s)) bad('envelope is not signed');
   const size = utf8Size(p, maxPayload);
   if (size > maxPayload) bad(`payload is ${size} bytes, more than async.max_payload (${maxPayload})`);
-  if (!timingSafeEqual(Buffer.from(s, 'hex'), Buffer.from(sign(p, secret), 'hex'))) {
+  if (!timingSafeEqual(Buffer.from(s, 'hex'), mac(p, secret))) {
     bad('bad signature (tampered, or signed with another async.secret)');
   }
   let payload: unknown;

@@ -1,9 +1,10 @@
-import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { KlueConfig } from '../config/config-types.js';
 import { KlueError } from '../errors/klue-error.js';
 import { metrics } from '../observability/metrics.js';
+import { addStandardJobs, isStandardJob } from './add-jobs.js';
 import type { Envelope } from './envelope.js';
 import { redisOptions } from './redis-connection.js';
 
@@ -16,7 +17,8 @@ export interface EnqueueItem {
 }
 
 export interface Enqueued {
-  job: Job;
+  /** The job id (the `jobId` chosen, else BullMQ's counter). */
+  id: string;
   duplicate: boolean;
 }
 
@@ -46,9 +48,10 @@ function unavailable(reason: string, cause?: unknown): KlueError {
 }
 
 /**
- * Sends task calls to Redis. Calls made in the same tick are coalesced into one `addBulk`
- * per queue (one round trip for many concurrent requests); each caller is resolved only once
- * Redis acknowledged the batch holding its call.
+ * Sends task calls to Redis. Calls made in the same tick are coalesced into one batch per
+ * queue, sent as ONE Redis command (add-jobs.ts; calls with a delay or a priority go through
+ * BullMQ's `addBulk` in the same round trip): one round trip for many concurrent requests.
+ * Each caller is resolved only once Redis acknowledged the batch holding its call.
  */
 export class Producer {
   private readonly connection: Redis;
@@ -58,7 +61,7 @@ export class Producer {
   private readonly inflight = new Set<Promise<void>>();
   private scheduled: NodeJS.Immediate | undefined;
   private redisDown = false;
-  /** Number of addBulk round trips sent, for tests and metrics. */
+  /** Number of batches (round trips) sent, for tests and metrics. */
   bulkCalls = 0;
 
   constructor(
@@ -129,16 +132,40 @@ export class Producer {
   }
 
   private async sendBatch(queueName: string, waiters: Waiter[]): Promise<void> {
+    // During an outage fail at once rather than after ENQUEUE_TIMEOUT_MS: requests get their 503 fast.
+    if (this.redisDown && this.connection.status !== 'ready') {
+      const error = unavailable(`Redis is unreachable (${this.connection.status})`);
+      for (const w of waiters) w.reject(error);
+      return;
+    }
+    const queue = this.queue(queueName);
+    this.bulkCalls++;
+    const standard: Waiter[] = [];
+    const other: Waiter[] = [];
+    for (const w of waiters) (isStandardJob(w.item.opts) ? standard : other).push(w);
+    // Both kinds go out in the same round trip; each caller is answered by its own kind's reply.
+    await Promise.all([
+      standard.length > 0 &&
+        this.settle(queueName, standard, () =>
+          addStandardJobs(
+            queue,
+            standard.map(({ item }) => ({ name: item.name, data: JSON.stringify(item.data), opts: item.opts })),
+          ),
+        ),
+      other.length > 0 &&
+        this.settle(queueName, other, async () => {
+          const jobs = await queue.addBulk(other.map((w) => w.item));
+          const duplicates = await this.findDuplicates(queue, other, jobs);
+          return jobs.map((job, i) => ({ id: job.id ?? '', duplicate: duplicates[i] ?? false }));
+        }),
+    ]);
+  }
+
+  /** Runs `add` for `waiters` within ENQUEUE_TIMEOUT_MS and resolves (or rejects) each of them. */
+  private async settle(queueName: string, waiters: Waiter[], add: () => Promise<Enqueued[]>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      // During an outage fail at once rather than after ENQUEUE_TIMEOUT_MS: requests get their 503 fast.
-      if (this.redisDown && this.connection.status !== 'ready') throw unavailable(`Redis is unreachable (${this.connection.status})`);
-      const queue = this.queue(queueName);
-      this.bulkCalls++;
-      const adding = (async () => {
-        const jobs = await queue.addBulk(waiters.map((w) => w.item));
-        return { jobs, duplicates: await this.findDuplicates(queue, waiters, jobs) };
-      })();
+      const adding = add();
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           reject(
@@ -148,13 +175,19 @@ export class Producer {
       });
       // The losing add may still settle; it must not become an unhandled rejection.
       adding.catch(() => undefined);
-      const { jobs, duplicates } = await Promise.race([adding, timeout]);
-      const enqueued = metrics().enqueued;
-      waiters.forEach((w, i) => {
-        const duplicate = duplicates[i] ?? false;
-        if (!duplicate) enqueued.inc({ task: w.item.name, queue: queueName });
-        w.resolve({ job: jobs[i] as Job, duplicate });
-      });
+      const added = await Promise.race([adding, timeout]);
+      // One counter update per task name and batch, not one per call.
+      const counts = new Map<string, number>();
+      for (let i = 0; i < waiters.length; i++) {
+        const w = waiters[i] as Waiter;
+        const result = added[i] as Enqueued;
+        if (!result.duplicate) counts.set(w.item.name, (counts.get(w.item.name) ?? 0) + 1);
+        w.resolve(result);
+      }
+      if (counts.size > 0) {
+        const enqueued = metrics().enqueued;
+        for (const [task, n] of counts) enqueued.inc({ task, queue: queueName }, n);
+      }
     } catch (err) {
       const error = err instanceof KlueError ? err : unavailable((err as Error).message, err);
       for (const w of waiters) w.reject(error);
@@ -184,7 +217,7 @@ export class Producer {
   }
 
   /** Waits for a job to finish; QueueEvents are only created (once per queue) when this is used. */
-  async waitForResult(queueName: string, job: Job, timeoutMs?: number): Promise<unknown> {
+  async waitForResult(queueName: string, name: string, id: string, timeoutMs?: number): Promise<unknown> {
     let events = this.events.get(queueName);
     if (!events) {
       events = this.openEvents(queueName);
@@ -192,6 +225,8 @@ export class Producer {
       // Redis away: let the next result() try again rather than inherit this failure.
       events.catch(() => this.events.delete(queueName));
     }
+    // A handle only needs the id; BullMQ's Job is made here, for the few calls whose result is awaited.
+    const job = new Job(this.queue(queueName), name, undefined, {}, id);
     return job.waitUntilFinished(await events, timeoutMs);
   }
 

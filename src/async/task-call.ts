@@ -26,8 +26,29 @@ function checkJobId(task: string, jobId: string): void {
   }
 }
 
+/** Options of calls made without per-call options, per task: the same for every call, so computed once (and shared, frozen). */
+const plainCallOptions = new WeakMap<TaskDefinition, { config: KlueConfig; opts: JobsOptions }>();
+
+function isPlainCall(call: CallOptions): boolean {
+  return call.attempts === undefined && call.delay === undefined && call.priority === undefined && call.jobId === undefined;
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) if (typeof v === 'object' && v !== null) deepFreeze(v as object);
+  return Object.freeze(value);
+}
+
 /** Job options of one call; checked here so one bad call cannot fail a whole batch in Redis. */
 export function jobOptions(def: TaskDefinition, call: CallOptions, config: KlueConfig): JobsOptions {
+  if (!isPlainCall(call)) return computeJobOptions(def, call, config);
+  const cached = plainCallOptions.get(def);
+  if (cached?.config === config) return cached.opts;
+  const opts = deepFreeze(computeJobOptions(def, call, config));
+  plainCallOptions.set(def, { config, opts });
+  return opts;
+}
+
+function computeJobOptions(def: TaskDefinition, call: CallOptions, config: KlueConfig): JobsOptions {
   const attempts = call.attempts ?? def.options.attempts ?? config.async.attempts;
   checkOptions(def.name, { attempts, priority: call.priority });
   const delayValue = call.delay ?? def.options.delay ?? config.async.delay;

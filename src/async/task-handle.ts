@@ -1,4 +1,3 @@
-import type { Job } from 'bullmq';
 import { KlueError } from '../errors/klue-error.js';
 import type { Producer } from './producer.js';
 import { decodeResult, type TaskResult } from './task-runner.js';
@@ -14,8 +13,7 @@ function failed(task: string, id: string, err: unknown): KlueError {
 }
 
 /** Handle of a call queued on Redis; result() needs QueueEvents, created on first use only. */
-export function queuedHandle<R>(producer: Producer, task: string, queue: string, job: Job, duplicate: boolean): TaskHandle<R> {
-  const id = job.id ?? '';
+export function queuedHandle<R>(producer: Producer, task: string, queue: string, id: string, duplicate: boolean): TaskHandle<R> {
   return {
     id,
     task,
@@ -23,7 +21,7 @@ export function queuedHandle<R>(producer: Producer, task: string, queue: string,
     duplicate,
     async result<T = R>(opts: { timeoutMs?: number } = {}): Promise<T> {
       try {
-        return decodeResult(await producer.waitForResult(queue, job, opts.timeoutMs)) as T;
+        return decodeResult(await producer.waitForResult(queue, task, id, opts.timeoutMs)) as T;
       } catch (err) {
         throw failed(task, id, err);
       }

@@ -1,6 +1,6 @@
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { KlueConfig } from '../config/config-types.js';
-import { runInContext, type KlueContext } from '../context/context.js';
+import { runInContext, type ContextStore, type KlueContext } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
 import { reportError } from '../errors/reporter.js';
 import { rootLogger, type Logger } from '../log/logger.js';
@@ -50,12 +50,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number | undefined, task: strin
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function execute(def: TaskDefinition, payload: TaskPayload, run: JobRun, ctx: KlueContext, log: Logger, config: KlueConfig): Promise<TaskResult> {
+async function execute(def: TaskDefinition, payload: TaskPayload, run: JobRun, store: ContextStore, config: KlueConfig): Promise<TaskResult> {
   const args = decodeValue(payload.args) as never[];
   const timeout = def.options.timeout ?? config.async.timeout;
   const timeoutMs = timeout === undefined ? undefined : parseDuration(timeout, `${def.name}: timeout`);
-  const parent = propagation.extract(ROOT_CONTEXT, ctx.trace ?? {});
-  const result = await runInContext({ ctx, log }, () =>
+  const parent = propagation.extract(ROOT_CONTEXT, store.ctx.trace ?? {});
+  const result = await runInContext(store, () =>
     context.with(parent, () =>
       trace.getTracer('klue').startActiveSpan(`task ${def.name}`, { kind: SpanKind.CONSUMER, attributes: { 'klue.task': def.name, 'klue.job_id': run.jobId, 'klue.attempt': run.attempt } }, async (span) => {
         try {
@@ -97,13 +97,22 @@ export async function processJob(run: JobRun, config: KlueConfig, secret: string
     throw err;
   }
   const ctx: KlueContext = { ...payload.ctx, task: { name: payload.task, jobId: run.jobId, attempt: run.attempt } };
-  const log = rootLogger().child({
-    req_id: ctx.request?.id,
-    user_id: ctx.user?.sub,
-    task: payload.task,
-    job_id: run.jobId,
-    attempt: run.attempt,
-  });
+  // The task's logger is made when something logs: most runs never do.
+  let taskLog: Logger | undefined;
+  const log = (): Logger =>
+    (taskLog ??= rootLogger().child({
+      req_id: ctx.request?.id,
+      user_id: ctx.user?.sub,
+      task: payload.task,
+      job_id: run.jobId,
+      attempt: run.attempt,
+    }));
+  const store: ContextStore = {
+    ctx,
+    get log() {
+      return log();
+    },
+  };
   const label = { task: getTask(payload.task) ? payload.task : '(unknown)' };
   const seconds = () => (performance.now() - started) / 1000;
   try {
@@ -111,7 +120,7 @@ export async function processJob(run: JobRun, config: KlueConfig, secret: string
     if (!def) {
       throw new Error(`UNKNOWN_TASK: no task named '${payload.task}' in this worker (it knows: ${taskNames().join(', ') || 'none'})`);
     }
-    const result = await execute(def, payload, run, ctx, log, config);
+    const result = await execute(def, payload, run, store, config);
     m.taskCompleted.inc(label);
     m.taskDuration.observe({ ...label, outcome: 'completed' }, seconds());
     return result;
@@ -121,14 +130,14 @@ export async function processJob(run: JobRun, config: KlueConfig, secret: string
     (final ? m.taskFailed : m.taskRetried).inc(label);
     if (final) {
       const error = toKlueErrorForTask(err, payload.task);
-      log.error({ err, error_code: error.code, error_id: error.errorId, attempts: run.attempts }, `async: task ${payload.task} failed for good`);
+      log().error({ err, error_code: error.code, error_id: error.errorId, attempts: run.attempts }, `async: task ${payload.task} failed for good`);
       await reportError(error, {
         source: 'task',
         context: ctx,
         task: { name: payload.task, jobId: run.jobId, attempt: run.attempt, attempts: run.attempts },
       });
     } else {
-      log.warn({ err: err instanceof Error ? err.message : String(err), attempts: run.attempts }, `async: task ${payload.task} failed; will retry`);
+      log().warn({ err: err instanceof Error ? err.message : String(err), attempts: run.attempts }, `async: task ${payload.task} failed; will retry`);
     }
     throw err;
   }

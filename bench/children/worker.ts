@@ -1,0 +1,65 @@
+// A worker process: klue's worker (envelope check, context restore) or a raw BullMQ Worker, both on the fixture's tasks.
+import { Worker } from 'bullmq';
+import { childArgs, fixtureDir, RAW_PREFIX, RAW_QUEUE, rssMb, sleep, summarize, toParent } from '../lib/common.js';
+import { createRootLogger, loadConfig, loadService, startAsync, startWorker } from '../lib/klue.js';
+import { benchState, nowMs } from '../lib/state.js';
+
+interface WorkerArgs {
+  variant: 'klue' | 'raw';
+  redisUrl: string;
+  concurrency: number;
+  /** Report once this many tasks ran. */
+  n: number;
+}
+
+const args = childArgs<WorkerArgs>();
+const state = benchState();
+let close: () => Promise<void>;
+let start: () => Promise<void>;
+if (args.variant === 'klue') {
+  const config = await loadConfig({ dir: fixtureDir });
+  createRootLogger({ service: config.name, role: 'worker' });
+  await loadService(config);
+  await startAsync(config, 'worker');
+  start = async () => {
+    const worker = await startWorker(config, { concurrency: args.concurrency });
+    close = () => worker.close();
+  };
+} else {
+  start = async () => {
+    const worker = new Worker(
+      RAW_QUEUE,
+      async (job) => {
+        if (job.name === 'benchLatency') state.latenciesUs.push(Math.round((nowMs() - (job.data as { args: [number] }).args[0]) * 1000));
+        state.done++;
+      },
+      { connection: { url: args.redisUrl, maxRetriesPerRequest: null }, prefix: RAW_PREFIX, concurrency: args.concurrency },
+    );
+    await worker.waitUntilReady();
+    close = () => worker.close();
+  };
+}
+toParent({ type: 'loaded', rssMb: rssMb(process.pid) });
+process.once('message', () => {
+  void (async () => {
+    const t0 = performance.now();
+    await start();
+    toParent({ type: 'ready', rssMb: rssMb(process.pid) });
+    let firstAt = 0;
+    while (state.done < args.n) {
+      if (!firstAt && state.done > 0) firstAt = performance.now();
+      await sleep(2);
+    }
+    const t1 = performance.now();
+    toParent({
+      type: 'done',
+      seconds: (t1 - t0) / 1000,
+      tasksPerSec: Math.round((args.n / (t1 - t0)) * 1000),
+      endedAtMs: nowMs(),
+      rssMb: rssMb(process.pid),
+      latencyUs: state.latenciesUs.length ? summarize(state.latenciesUs) : undefined,
+    });
+    await close();
+    process.exit(0);
+  })();
+});

@@ -1,0 +1,64 @@
+/**
+ * `node --import tsx bench/profile.ts [klue|bare] [path] [seconds]`: profiles one server (the
+ * same sampling profiler as `--cpu-prof`, started after a warm-up) while autocannon loads it,
+ * then prints where its CPU went (self time by function and by package). The .cpuprofile is
+ * left in bench/results/ for DevTools.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startRedis, stopAndClean } from '../test/helpers/redis.js';
+import { benchDir, spawnChild } from './lib/common.js';
+
+const [which = 'klue', path = '/orders', seconds = '6'] = process.argv.slice(2);
+const dir = join(benchDir, 'results');
+mkdirSync(dir, { recursive: true });
+// bench/results/*.cpuprofile is git-ignored.
+const file = join(dir, `${which}-${path.replace(/\W+/g, '_')}-${Date.now()}.cpuprofile`);
+const redis = await startRedis();
+try {
+  const server = which === 'klue' ? spawnChild('klue-server.ts', {}, { REDIS_URL: redis.url }) : spawnChild('bare-server.ts', { redisUrl: redis.url });
+  const url = String((await server.next('ready')).url) + path;
+  const warm = spawnChild('load.ts', { url, seconds: 2, connections: 50 });
+  await warm.next('result');
+  await warm.stop();
+  server.send({ type: 'profile-start' });
+  await server.next('profiling');
+  const load = spawnChild('load.ts', { url, seconds: Number(seconds), connections: 50 });
+  const res = await load.next('result');
+  await load.stop();
+  server.send({ type: 'profile-stop', file });
+  await server.next('profiled');
+  console.log(`${which} ${path}: ${Math.round(Number(res.rps))} req/s`);
+  await server.stop();
+} finally {
+  await stopAndClean(redis);
+}
+
+interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
+const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const self = new Map<number, number>();
+profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+const total = [...self.values()].reduce((a, b) => a + b, 0);
+const group = (key: (n: Node) => string) => {
+  const out = new Map<string, number>();
+  for (const [id, t] of self) {
+    const n = byId.get(id);
+    if (n) out.set(key(n), (out.get(key(n)) ?? 0) + t);
+  }
+  return [...out].sort((a, b) => b[1] - a[1]);
+};
+const pkg = (n: Node) => {
+  const u = n.callFrame.url;
+  if (!u) return `(${n.callFrame.functionName || 'native'})`;
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u);
+  if (m) return m[1] as string;
+  if (u.startsWith('node:')) return u;
+  return u.replace(/^.*\/(dist|src|bench)\//, '$1/');
+};
+const pct = (t: number) => `${((t / total) * 100).toFixed(1)}%`;
+console.log('\nself time by package/file');
+for (const [k, t] of group(pkg).slice(0, 25)) console.log(`  ${pct(t).padStart(6)}  ${k}`);
+console.log('\nself time by function');
+for (const [k, t] of group((n) => `${n.callFrame.functionName || '(anon)'} ${pkg(n)}:${n.callFrame.lineNumber + 1}`).slice(0, 40)) console.log(`  ${pct(t).padStart(6)}  ${k}`);
+console.log(`\nprofile: ${file}`);
