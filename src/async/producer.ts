@@ -1,12 +1,12 @@
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { KlueConfig } from '../config/config-types.js';
 import { KlueError } from '../errors/klue-error.js';
 import { metrics } from '../observability/metrics.js';
 import { addStandardJobs, isStandardJob } from './add-jobs.js';
 import type { Envelope } from './envelope.js';
-import { redisOptions } from './redis-connection.js';
+import { bullConnection, createRedisConnection } from './redis-connection.js';
 
 /** One task call ready to be queued. */
 export interface EnqueueItem {
@@ -54,7 +54,8 @@ function unavailable(reason: string, cause?: unknown): KlueError {
  * Each caller is resolved only once Redis acknowledged the batch holding its call.
  */
 export class Producer {
-  private readonly connection: Redis;
+  private readonly connection: Redis | Cluster;
+  private readonly clusterClients: Cluster[] = [];
   private readonly queues = new Map<string, Queue>();
   private readonly events = new Map<string, Promise<QueueEvents>>();
   private readonly batches = new Map<string, Waiter[]>();
@@ -68,7 +69,7 @@ export class Producer {
     private readonly config: KlueConfig,
     private readonly log: Logger,
   ) {
-    this.connection = new Redis({ ...redisOptions(config, 'producer'), lazyConnect: false });
+    this.connection = createRedisConnection(config, 'producer');
     this.connection.on('error', (err: Error) => {
       // One line per outage, not one per reconnection attempt.
       if (!this.redisDown) this.log.warn({ err: err.message }, 'async: Redis unreachable; task calls fail with ASYNC_UNAVAILABLE until it is back');
@@ -237,12 +238,15 @@ export class Producer {
    */
   private async openEvents(queueName: string): Promise<QueueEvents> {
     const [last] = await this.connection.xrevrange(this.queue(queueName).keys.events ?? '', '+', '-', 'COUNT', 1);
+    const connection = bullConnection(this.config, 'blocking');
     const events = new QueueEvents(bullQueueName(queueName), {
-      connection: redisOptions(this.config, 'blocking'),
+      connection,
       prefix: queuePrefix(this.config),
       lastEventId: last?.[0] ?? '0-0',
     });
     events.on('error', (err: Error) => this.log.debug({ err: err.message, queue: queueName }, 'async: queue events error'));
+    // A cluster client is ours to close (BullMQ only closes connections it made from options).
+    if (connection instanceof Cluster) this.clusterClients.push(connection);
     return events;
   }
 
@@ -259,6 +263,7 @@ export class Producer {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.events.clear();
     this.queues.clear();
+    for (const c of this.clusterClients) c.disconnect();
     this.connection.disconnect();
   }
 }

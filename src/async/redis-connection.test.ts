@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { testConfig } from '../../test/async/helpers/config.js';
-import { parseRedisUrl, redisOptions } from './redis-connection.js';
+import { parseClusterNodes } from './redis-cluster.js';
+import { parseRedisUrl, redisOptions, usesCluster } from './redis-connection.js';
 
 describe('redis connection options', () => {
   it('parses redis, rediss and unix URLs', () => {
@@ -22,8 +23,16 @@ describe('redis connection options', () => {
     expect(redisOptions(config, 'blocking')).toMatchObject({ maxRetriesPerRequest: null, port: 6399 });
   });
 
-  it('reports Redis Cluster as not supported yet', async () => {
-    const config = await testConfig({ redis_cluster: ['127.0.0.1:7000'] });
-    expect(() => redisOptions(config, 'producer')).toThrow(/async.redis_cluster: Redis Cluster is not supported yet/);
+  it('reads Redis Cluster nodes as host:port or URLs, with TLS and password', async () => {
+    const config = await testConfig({ redis_cluster: ['127.0.0.1:7000', 'rediss://:s3cret@10.0.0.2:7001'] });
+    expect(usesCluster(config)).toBe(true);
+    expect(parseClusterNodes(config)).toEqual({
+      nodes: [{ host: '127.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }],
+      tls: true,
+      password: 's3cret',
+      username: undefined,
+    });
+    const bad = await testConfig({ redis_cluster: ['unix:///tmp/x.sock'] });
+    expect(() => parseClusterNodes(bad)).toThrow(/async\.redis_cluster\[0\]: .*only redis:\/\/ and rediss:\/\//);
   });
 });

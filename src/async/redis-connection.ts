@@ -1,6 +1,7 @@
-import type { RedisOptions } from 'ioredis';
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import type { KlueConfig } from '../config/config-types.js';
 import { KlueError } from '../errors/klue-error.js';
+import { createCluster } from './redis-cluster.js';
 
 /**
  * What a connection is for. `producer` fails fast when Redis is away (no offline queue, few
@@ -11,12 +12,6 @@ export type ConnectionRole = 'producer' | 'blocking';
 
 /** The Redis URL in use: `async.redis_url`, else `REDIS_URL`. */
 export function redisUrl(config: Pick<KlueConfig, 'file' | 'async'>): string {
-  if (config.async.redis_cluster?.length) {
-    throw new KlueError(
-      'CONFIG_INVALID',
-      `${config.file}: async.redis_cluster: Redis Cluster is not supported yet; use async.redis_url`,
-    );
-  }
   const url = config.async.redis_url ?? process.env.REDIS_URL;
   if (!url) {
     throw new KlueError('CONFIG_INVALID', `${config.file}: async.redis_url: not set (and no REDIS_URL); klue start embeds a Redis, other commands need one`);
@@ -67,4 +62,23 @@ export function redisOptions(config: Pick<KlueConfig, 'file' | 'async'>, role: C
     // Keep retrying in the background (capped) so enqueues work again as soon as Redis is back.
     retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
   };
+}
+
+/** True when the service talks to a Redis Cluster (`async.redis_cluster`). */
+export function usesCluster(config: Pick<KlueConfig, 'async'>): boolean {
+  return (config.async.redis_cluster?.length ?? 0) > 0;
+}
+
+/** A Redis client for one role: a Cluster client with `async.redis_cluster`, else a single-node one. */
+export function createRedisConnection(config: Pick<KlueConfig, 'file' | 'async'>, role: ConnectionRole): Redis | Cluster {
+  return usesCluster(config) ? createCluster(config, role) : new Redis(redisOptions(config, role));
+}
+
+/**
+ * The `connection` for a BullMQ constructor. On a single node: options, so BullMQ owns (and
+ * closes) its connections. On a cluster BullMQ needs a client: the caller disconnects it after
+ * closing the BullMQ object.
+ */
+export function bullConnection(config: Pick<KlueConfig, 'file' | 'async'>, role: ConnectionRole): RedisOptions | Cluster {
+  return usesCluster(config) ? createCluster(config, role) : redisOptions(config, role);
 }

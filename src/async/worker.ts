@@ -7,7 +7,8 @@ import { rootLogger, type Logger } from '../log/logger.js';
 import { metrics } from '../observability/metrics.js';
 import { openEnvelope } from './envelope.js';
 import { bullQueueName, queuePrefix } from './producer.js';
-import { redisOptions } from './redis-connection.js';
+import { bullConnection } from './redis-connection.js';
+import { Cluster } from 'ioredis';
 import { resolveSecret } from './secret.js';
 import { isPermanent, processJob, type TaskResult } from './task-runner.js';
 import { getTask, registeredTasks, taskNames } from './task-registry.js';
@@ -62,9 +63,12 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
   };
 
   const logError = throttledErrorLog(log);
+  const clusterClients: Cluster[] = [];
   const workers = queues.map((queue) => {
+    const connection = bullConnection(config, 'blocking');
+    if (connection instanceof Cluster) clusterClients.push(connection);
     const worker = new Worker(bullQueueName(queue), processor, {
-      connection: redisOptions(config, 'blocking'),
+      connection,
       prefix: queuePrefix(config),
       concurrency,
       // A task whose worker died (SIGKILL, OOM, crash) runs again once its lock expires and a
@@ -111,6 +115,7 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
           // With Redis down they cannot be released; their locks expire and another worker runs them.
           await Promise.race([released, new Promise((r) => setTimeout(r, RELEASE_TIMEOUT_MS).unref())]);
         }
+        for (const c of clusterClients) c.disconnect();
         log.info({ queues }, 'async: worker stopped');
       })();
       return closing;

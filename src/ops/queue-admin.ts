@@ -1,7 +1,7 @@
 import { Queue, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { bullQueueName, queuePrefix } from '../async/producer.js';
-import { redisOptions, type ConnectionRole } from '../async/redis-connection.js';
+import { createRedisConnection, type ConnectionRole } from '../async/redis-connection.js';
 import { registeredTasks } from '../async/task-registry.js';
 import type { KlueConfig } from '../config/config-types.js';
 
@@ -40,29 +40,33 @@ function envelopeContext(job: Job): { requestId?: string; user?: string } {
 
 /** Operator view of a service's queues: the `klue queue` commands and the dashboard use it. */
 export class QueueAdmin {
-  private readonly connection: Redis;
+  private readonly connection: Redis | Cluster;
   private readonly queues = new Map<string, Queue>();
   private readonly prefix: string;
 
   /** `role`: `producer` fails fast when Redis is away (for /metrics); the CLI waits for it. */
   constructor(config: KlueConfig, role: ConnectionRole = 'blocking') {
     this.prefix = queuePrefix(config);
-    this.connection = new Redis({ ...redisOptions(config, role), lazyConnect: true });
+    this.connection = createRedisConnection(config, role);
   }
 
   /** Queues registered tasks name, plus every queue of this service that has keys in Redis. */
   async queueNames(): Promise<string[]> {
     const names = new Set<string>(['default', ...registeredTasks().map((t) => t.options.queue ?? 'default')]);
     const match = `${this.prefix}:{*}:meta`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.connection.scan(cursor, 'MATCH', match, 'COUNT', 500);
-      cursor = next;
-      for (const key of keys) {
-        const m = /:\{(.+)\}:meta$/.exec(key);
-        if (m?.[1]) names.add(m[1]);
-      }
-    } while (cursor !== '0');
+    // SCAN sees one node's keys: on a cluster every master is scanned.
+    const nodes: (Redis | Cluster)[] = this.connection instanceof Cluster ? this.connection.nodes('master') : [this.connection];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 500);
+        cursor = next;
+        for (const key of keys) {
+          const m = /:\{(.+)\}:meta$/.exec(key);
+          if (m?.[1]) names.add(m[1]);
+        }
+      } while (cursor !== '0');
+    }
     return [...names].sort();
   }
 
