@@ -3,12 +3,9 @@ import { createRequire } from 'node:module';
 import { KlueError } from '../errors/klue-error.js';
 import { registerDeployCommands } from './deploy-command.js';
 import { registerQueueCommands } from './queue-command.js';
-import { startCommand } from './start-command.js';
-import { tasksCommand } from './tasks-command.js';
-import { tokenCommand } from './token-command.js';
-import { typesCommand } from './types-command.js';
-import { workerCommand } from './worker-command.js';
 
+// Commands are imported when run: a worker process never loads the HTTP stack (Fastify,
+// Swagger UI, bull-board), which keeps its memory down.
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 export function positiveInt(value: string): number {
@@ -34,7 +31,7 @@ export function buildProgram(): Command {
     .option('-e, --env <env>', 'environment: also reads klue-config.<env>.yaml')
     .option('--workers <n>', 'worker processes (default: async.workers)', positiveInt)
     .option('--no-worker', 'serve HTTP only, run no worker process')
-    .action(startCommand);
+    .action(async (opts: Parameters<typeof import('./start-command.js').startCommand>[0]) => (await import('./start-command.js')).startCommand(opts));
   program
     .command('worker')
     .description('run a worker process that executes queued tasks')
@@ -42,25 +39,25 @@ export function buildProgram(): Command {
     .option('--queues <names>', 'comma-separated queues to serve (default: all)')
     .option('--concurrency <n>', 'tasks run at once (default: async.concurrency)', positiveInt)
     .option('--metrics-port <port>', 'serve this worker\'s Prometheus metrics on this port', positiveInt)
-    .action(workerCommand);
+    .action(async (opts: Parameters<typeof import('./worker-command.js').workerCommand>[0]) => (await import('./worker-command.js')).workerCommand(opts));
   program
     .command('token')
     .description('print a JWT for a user, signed with the service config')
     .requiredOption('-u, --user <id>', 'user id (the sub claim)')
     .option('--expires <duration>', "lifetime, e.g. '1h' (default: jwt_token_timeout)")
     .option('-e, --env <env>', 'environment')
-    .action(tokenCommand);
+    .action(async (opts: Parameters<typeof import('./token-command.js').tokenCommand>[0]) => (await import('./token-command.js')).tokenCommand(opts));
   program
     .command('types')
     .description("generate TypeScript types for each API's definitions and operations into types/")
     .option('-e, --env <env>', 'environment')
-    .action(typesCommand);
+    .action(async (opts: Parameters<typeof import('./types-command.js').typesCommand>[0]) => (await import('./types-command.js')).typesCommand(opts));
   program
     .command('tasks')
     .description('list the registered tasks and their options')
     .option('-e, --env <env>', 'environment')
     .option('--json', 'print JSON')
-    .action(tasksCommand);
+    .action(async (opts: Parameters<typeof import('./tasks-command.js').tasksCommand>[0]) => (await import('./tasks-command.js')).tasksCommand(opts));
   registerQueueCommands(program);
   registerDeployCommands(program);
   return program;
