@@ -58,7 +58,10 @@ export async function apiTypesSource(spec: SpecFile): Promise<string> {
     type: 'object',
     additionalProperties: false,
     properties: {
-      models: { type: 'object', additionalProperties: false, properties: Object.fromEntries(Object.keys(defs).map((n) => [n, { $ref: `#/$defs/${n}` }])) },
+      models:
+        Object.keys(defs).length === 0
+          ? EMPTY
+          : { type: 'object', additionalProperties: false, properties: Object.fromEntries(Object.keys(defs).map((n) => [n, { $ref: `#/$defs/${n}` }])) },
       operations: { title: opsTitle, type: 'object', additionalProperties: false, required: Object.keys(opProps), properties: opProps },
     },
     $defs,
@@ -69,7 +72,8 @@ export async function apiTypesSource(spec: SpecFile): Promise<string> {
     strictIndexSignatures: true,
   });
   const models = Object.keys(defs).map((n) => `      ${JSON.stringify(n)}: ModelFactory<${pascal(n)}>;`).join('\n');
-  return `import type { HandlerInput, ModelFactory } from 'klue';
+  const imports = Object.keys(defs).length > 0 ? 'HandlerInput, ModelFactory' : 'HandlerInput';
+  return `import type { ${imports} } from 'klue';
 
 ${body}
 /** The input of each operation's handler, by handler name. */
@@ -86,9 +90,7 @@ declare module 'klue' {
       name: string;
       file: string;
       spec: Record<string, unknown>;
-      model: {
-${models}
-      };
+      model: ${models ? `{\n${models}\n      }` : 'Record<string, never>'};
     };
   }
 }
