@@ -53,7 +53,12 @@ describe('/metrics after a known run', () => {
     let text = '';
     await waitFor(async () => {
       text = await (await fetch(`${url}/metrics`)).text();
-      return sample(text, 'klue_tasks_completed_total', { task: 'writeCodeToFile' }) === ok && sample(text, 'klue_tasks_failed_total', { task: 'failingTask' }) === failing;
+      // The worker counts a failure just before BullMQ moves the job to the failed set: wait for both.
+      return (
+        sample(text, 'klue_tasks_completed_total', { task: 'writeCodeToFile' }) === ok &&
+        sample(text, 'klue_tasks_failed_total', { task: 'failingTask' }) === failing &&
+        sample(text, 'klue_queue_jobs', { queue: 'default', state: 'failed' }) === failing
+      );
     }, 30_000, 'the worker to run every task');
 
     expect(sample(text, 'klue_tasks_enqueued_total', { task: 'writeCodeToFile', queue: 'default' })).toBe(ok);
