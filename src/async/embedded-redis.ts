@@ -97,7 +97,7 @@ async function launch(socket: string, dataDir: string): Promise<ChildProcess> {
  * service's queued tasks, and a second server on the same data dir could not start anyway.
  */
 export async function ensureRedis(config: KlueConfig): Promise<EmbeddedRedis | undefined> {
-  if (config.async.redis_url || config.async.redis_cluster?.length || process.env.REDIS_URL) return undefined;
+  if (config.async.redis_url || config.async.redis_cluster?.length || config.async.redis_sentinel || process.env.REDIS_URL) return undefined;
   const socket = embeddedSocketPath(config.dir);
   const dataDir = join(config.dir, '.klue', 'redis');
   mkdirSync(dataDir, { recursive: true });

@@ -50,9 +50,25 @@ export function parseRedisUrl(url: string, file = 'async.redis_url'): RedisOptio
   }
 }
 
+/** ioredis options that reach the master through Redis Sentinel (`async.redis_sentinel`). */
+export function sentinelOptions(config: Pick<KlueConfig, 'async'>): RedisOptions | undefined {
+  const s = config.async.redis_sentinel;
+  if (!s) return undefined;
+  return {
+    name: s.name,
+    sentinels: s.sentinels.map((a) => {
+      const i = a.lastIndexOf(':');
+      return { host: a.slice(0, i), port: Number(a.slice(i + 1)) };
+    }),
+    password: s.password,
+    sentinelPassword: s.sentinel_password,
+    ...(s.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+  };
+}
+
 /** ioredis options for one role. */
 export function redisOptions(config: Pick<KlueConfig, 'file' | 'async'>, role: ConnectionRole): RedisOptions {
-  const base = parseRedisUrl(redisUrl(config), `${config.file}: async.redis_url`);
+  const base = sentinelOptions(config) ?? parseRedisUrl(redisUrl(config), `${config.file}: async.redis_url`);
   if (role === 'blocking') return { ...base, maxRetriesPerRequest: null };
   return {
     ...base,

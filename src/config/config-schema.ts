@@ -26,6 +26,18 @@ export const configSchema = {
         mode: { enum: ['queue', 'inline'] },
         redis_url: { type: 'string', pattern: '^(redis|rediss|unix)://' },
         redis_cluster: { type: 'array', minItems: 1, items: { type: 'string' } },
+        redis_sentinel: {
+          type: 'object',
+          required: ['name', 'sentinels'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', minLength: 1 },
+            sentinels: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^:]+:\\d+$' } },
+            password: { type: 'string' },
+            sentinel_password: { type: 'string' },
+            tls: { type: 'boolean' },
+          },
+        },
         queue: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
         secret: { type: 'string', minLength: 16 },
         max_payload: { type: 'integer', minimum: 1024 },

@@ -10,6 +10,20 @@ export interface DashboardConfig {
   basic_password?: string;
 }
 
+/** `async.redis_sentinel`: where ioredis finds the current master. */
+export interface SentinelConfig {
+  /** The master group name the sentinels monitor. */
+  name: string;
+  /** Sentinel addresses, `host:port`. */
+  sentinels: string[];
+  /** Password of the Redis master/replicas (name an env secret). Default none. */
+  password?: string;
+  /** Password of the sentinels themselves. Default none. */
+  sentinel_password?: string;
+  /** Connect to master and sentinels over TLS. Default false. */
+  tls?: boolean;
+}
+
 /** The `async:` section of klue-config.yaml. */
 export interface AsyncConfig {
   /** `queue` sends tasks to Redis; `inline` runs them in-process after a full envelope round trip (tests). Default `queue`. */
@@ -18,6 +32,8 @@ export interface AsyncConfig {
   redis_url?: string;
   /** Redis Cluster nodes (`host:port` or URLs); when set, klue uses ioredis' Cluster client. */
   redis_cluster?: string[];
+  /** Redis Sentinel: the master's `name` and the `sentinels` (`host:port`); ioredis follows failovers. Default none. */
+  redis_sentinel?: SentinelConfig;
   /** Prefix of every Redis key and name of the default queue. Default: the service name. */
   queue: string;
   /** HMAC-SHA256 key for task envelopes. Required in production; name an env secret here. */

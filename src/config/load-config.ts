@@ -97,6 +97,7 @@ function asyncConfig(file: string, name: string, section: Record<string, unknown
     mode: a.mode ?? 'queue',
     redis_url: a.redis_url ?? process.env.REDIS_URL,
     redis_cluster: a.redis_cluster,
+    redis_sentinel: a.redis_sentinel,
     queue: a.queue ?? name,
     secret: a.secret ?? process.env.KLUE_ASYNC_SECRET,
     max_payload: a.max_payload ?? 256 * 1024,
