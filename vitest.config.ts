@@ -1,14 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+/** Service modules under test import 'klue'; point them at the sources under test. */
+export const klueSourceAliases = {
+  alias: [
+    { find: /^klue\/async$/, replacement: fileURLToPath(new URL('./src/async/index.ts', import.meta.url)) },
+    { find: /^klue$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+  ],
+};
+
 export default defineConfig({
-  resolve: {
-    // Service modules under test import 'klue'; point them at the sources under test.
-    alias: [
-      { find: /^klue\/async$/, replacement: fileURLToPath(new URL('./src/async/index.ts', import.meta.url)) },
-      { find: /^klue$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
-    ],
-  },
+  resolve: klueSourceAliases,
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['test/faults/**', 'node_modules/**', 'dist/**'],

@@ -1,15 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { klueSourceAliases } from './vitest.config.js';
 
 // The fault suite: real `klue start` / `klue worker` processes (built dist/) against private
 // Redis servers that it kills and restarts. Files run one at a time: faults need the CPU.
 export default defineConfig({
-  resolve: {
-    alias: [
-      { find: /^klue\/async$/, replacement: fileURLToPath(new URL('./src/async/index.ts', import.meta.url)) },
-      { find: /^klue$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
-    ],
-  },
+  resolve: klueSourceAliases,
   test: {
     include: ['test/faults/**/*.test.ts'],
     exclude: ['node_modules/**', 'dist/**', '**/.klue/**'],
