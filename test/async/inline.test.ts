@@ -9,6 +9,7 @@ import { currentRequest, currentTask, currentUser } from '../../src/context/cont
 import { KlueError } from '../../src/errors/klue-error.js';
 import { testConfig } from './helpers/config.js';
 import { inRequest, requestStore } from './helpers/harness.js';
+import { failureOf } from './helpers/failure.js';
 
 registerModel('inline.Code', createAjv().compile({ type: 'object', properties: { code: { type: 'string' } }, required: ['code'] }));
 
@@ -73,12 +74,7 @@ describe('inline mode', () => {
     expect(runs.get(a)).toBe(3);
     const b = randomUUID();
     const handle = await permanent(b);
-    let caught: unknown;
-    try {
-      await handle.result();
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await failureOf(handle.result());
     expect((caught as KlueError).code).toBe('TASK_FAILED');
     expect(runs.get(b)).toBe(1);
   });

@@ -8,19 +8,12 @@ import { KlueError } from '../../src/errors/klue-error.js';
 import { freePort, startRedis, stopAndClean, type PrivateRedis } from '../helpers/redis.js';
 import { testConfig } from './helpers/config.js';
 import { inRequest, requestStore } from './helpers/harness.js';
+import { failureOf } from './helpers/failure.js';
 
 const notify = asynctask(async function unavailableNotify(to: string) {
   return to;
 });
 
-async function failureOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a failure');
-}
 
 function expectUnavailable(err: unknown): void {
   expect(err).toBeInstanceOf(KlueError);

@@ -12,6 +12,7 @@ import { currentRequest, currentTask, currentUser } from '../../src/context/cont
 import { KlueError } from '../../src/errors/klue-error.js';
 import { waitFor } from './helpers/config.js';
 import { inRequest, requestStore, startHarness, type Harness } from './helpers/harness.js';
+import { failureOf } from './helpers/failure.js';
 
 const state = new Map<string, string>();
 const releases = new Map<string, () => void>();
@@ -69,12 +70,7 @@ describe('worker lifecycle', () => {
   it('fails a task that outlives its timeout with TASK_TIMEOUT', async () => {
     h = await startHarness();
     const handle = await hangs();
-    let caught: unknown;
-    try {
-      await handle.result();
-    } catch (err) {
-      caught = err;
-    }
+    const caught = await failureOf(handle.result());
     expect((caught as KlueError).code).toBe('TASK_FAILED');
     expect((caught as KlueError).message).toMatch(/lifecycleHangs: still running after 50 ms \(timeout\)/);
   });

@@ -12,6 +12,7 @@ import { addErrorReporter, type ErrorReport } from '../../src/errors/reporter.js
 import { log } from '../../src/log/logger.js';
 import { waitFor } from './helpers/config.js';
 import { inRequest, requestStore, startHarness, type Harness } from './helpers/harness.js';
+import { failureOf } from './helpers/failure.js';
 
 registerModel('t.Code', createAjv().compile({ type: 'object', properties: { code: { type: 'string' } }, required: ['code'] }));
 
@@ -63,14 +64,6 @@ const requestCtx = (id: string): KlueContext => ({
   request: { id: `req-${id}`, method: 'POST', url: '/orders' },
 });
 
-async function failureOf(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a failure');
-}
 
 /** The job once it failed for good, read after its state says so (a job read earlier may be stale). */
 async function failedJob(h: Harness, id: string | undefined) {
