@@ -11,7 +11,8 @@ it('SIGKILL a worker every ~2 s while 5,000 tasks run: every task completes (at-
   f = await faultService({ stalled_interval: 2000, max_stalled: 10, concurrency: 20 });
   const { klue, url } = await f.start([], 2);
   const t0 = Date.now();
-  expect((await post(`${url}/enqueue`, { start: 0, n: TASKS, ms: 40 })).body).toEqual({ queued: TASKS });
+  // 150 ms per task at 2 × 20 slots: the run lasts ~20 s, long enough for a kill every 2 s.
+  expect((await post(`${url}/enqueue`, { start: 0, n: TASKS, ms: 150 })).body).toEqual({ queued: TASKS });
 
   let kills = 0;
   let done = false;
