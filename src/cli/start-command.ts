@@ -5,7 +5,8 @@ import { isProduction } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
 import { createRootLogger } from '../log/logger.js';
 import { addMetricsSource } from '../observability/metrics-endpoint.js';
-import { serve } from '../server/serve.js';
+import { serve, type RunningServer } from '../server/serve.js';
+import { loadService } from '../service/load-service.js';
 import { onShutdownSignal } from './shutdown.js';
 
 export interface StartOptions {
@@ -27,9 +28,18 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   const log = createRootLogger({ service: config.name, role: 'server' });
   if (!isProduction(config)) await writeApiTypes(config).catch((err: unknown) => log.warn({ err }, 'could not write API types'));
 
+  // Everything is validated before anything is started, so a broken service leaves nothing running.
+  await loadService(config);
   const queued = config.with_async && config.async.mode === 'queue';
   const redis = queued ? await ensureRedis(config) : undefined;
-  const server = await serve(config, { port: opts.port, host: opts.host, logger: log });
+  let server: RunningServer;
+  try {
+    server = await serve(config, { port: opts.port, host: opts.host, logger: log });
+  } catch (err) {
+    // e.g. the port is taken: the embedded redis-server this command started must not outlive it.
+    await redis?.stop();
+    throw err;
+  }
   log.info({ url: server.url, operations: server.service.operations.length }, `${config.name} listening`);
 
   let supervisor: Supervisor | undefined;

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -51,6 +52,21 @@ describe('the klue CLI', () => {
     });
   });
 
+  it('klue start on a taken port exits 1 and stops the redis-server it started', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      await expect(klue(['start', '--port', String(port), '--host', '127.0.0.1'], svc.dir)).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringMatching(/EADDRINUSE/),
+      });
+      expect(existsSync(join(svc.dir, '.klue', 'redis.sock'))).toBe(false);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('klue start fails at once when a binding is broken', async () => {
     const broken = copyService(helloworldDir);
     try {
@@ -59,6 +75,8 @@ describe('the klue CLI', () => {
         code: 1,
         stderr: expect.stringMatching(/BINDING_INVALID: apis\/helloworld\.yaml: paths\.\/hello\.get\.x-bind-server: module .* has no export 'do_hello'/),
       });
+      // validated before anything starts: no embedded redis-server was left behind
+      expect(existsSync(join(broken.dir, '.klue', 'redis.sock'))).toBe(false);
     } finally {
       broken.cleanup();
     }
