@@ -48,7 +48,7 @@ afterAll(async () => {
 });
 
 describe('a rolling deploy', () => {
-  it('keeps a task the old worker does not know until a new worker runs it', { timeout: 90_000 }, async () => {
+  it('keeps a task the old worker does not know until a new worker runs it', { timeout: 150_000 }, async () => {
     // v2's server side queues the new task while only the v1 worker is up.
     const config = await loadConfig({ dir: v2.dir });
     await loadService(config);
@@ -60,7 +60,11 @@ describe('a rolling deploy', () => {
     expect(await redis.hlen(`fleet:{${ns}}:runs`)).toBe(0);
 
     newWorker = spawnKlue(['worker'], { cwd: v2.dir });
-    await waitFor(async () => (await redis.hlen(`fleet:{${ns}}:runs`)) === 1, 30_000, 'the v2 worker to run the task');
+    await newWorker.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('async: worker serving'), 30_000, 'the v2 worker');
+    // The deploy retires the old worker. The task waits out its current backoff (exponential, so
+    // up to tens of seconds by now) and then only the new worker can take it.
+    expect(await oldWorker.stop()).toBe(0);
+    await waitFor(async () => (await redis.hlen(`fleet:{${ns}}:runs`)) === 1, 60_000, 'the v2 worker to run the task');
     const [key, runs] = Object.entries(await redis.hgetall(`fleet:{${ns}}:runs`))[0]!;
     expect(key).toBe(`receipt-7-pid-${newWorker.child.pid}`);
     expect(runs).toBe('1');
