@@ -30,6 +30,23 @@ function script(body: string): string {
   return file;
 }
 
+/**
+ * A fake worker whose first six runs end at once with `end` (a statement), counted in a temp
+ * file; the seventh stays up until SIGTERM.
+ */
+function endsSixTimes(end: string): string {
+  const counter = join(mkdtempSync(join(tmpdir(), 'klue-sup-')), 'runs');
+  return script(`
+      import { appendFileSync, readFileSync } from 'node:fs';
+      appendFileSync(${JSON.stringify(counter)}, 'x');
+      const run = readFileSync(${JSON.stringify(counter)}, 'utf8').length;
+      console.log(JSON.stringify({ role: 'worker', run }));
+      if (run <= 6) ${end};
+      process.on('SIGTERM', () => process.exit(0));
+      setInterval(() => {}, 1000);
+    `);
+}
+
 describe('worker supervisor', () => {
   it('runs the workers with the worker command, passes JSON lines through and prefixes others', async () => {
     const config = await testConfig({ redis_url: 'redis://127.0.0.1:6379', shutdown_timeout: 1000 });
@@ -69,17 +86,8 @@ describe('worker supervisor', () => {
 
   it('replaces a recycled worker (memory cap) at once, counts the restart, and never gives up over it', async () => {
     const config = await testConfig({ redis_url: 'redis://127.0.0.1:6379' });
-    const counter = join(mkdtempSync(join(tmpdir(), 'klue-sup-')), 'runs');
     // Six runs recycle themselves right after starting; the seventh stays up.
-    const bin = script(`
-      import { appendFileSync, readFileSync } from 'node:fs';
-      appendFileSync(${JSON.stringify(counter)}, 'x');
-      const run = readFileSync(${JSON.stringify(counter)}, 'utf8').length;
-      console.log(JSON.stringify({ role: 'worker', run }));
-      if (run <= 6) process.exit(${RECYCLE_EXIT_CODE});
-      process.on('SIGTERM', () => process.exit(0));
-      setInterval(() => {}, 1000);
-    `);
+    const bin = endsSixTimes(`process.exit(${RECYCLE_EXIT_CODE})`);
     const out = sink();
     let reason: string | undefined;
     const before = await restartsCounted();
@@ -97,17 +105,8 @@ describe('worker supervisor', () => {
 
   it('restarts a worker killed from outside (SIGKILL) without counting it as a failure', async () => {
     const config = await testConfig({ redis_url: 'redis://127.0.0.1:6379' });
-    const counter = join(mkdtempSync(join(tmpdir(), 'klue-sup-')), 'runs');
     // Like the OOM killer or an operator: each of the first six runs is SIGKILLed at once.
-    const bin = script(`
-      import { appendFileSync, readFileSync } from 'node:fs';
-      appendFileSync(${JSON.stringify(counter)}, 'x');
-      const run = readFileSync(${JSON.stringify(counter)}, 'utf8').length;
-      console.log(JSON.stringify({ role: 'worker', run }));
-      if (run <= 6) process.kill(process.pid, 'SIGKILL');
-      process.on('SIGTERM', () => process.exit(0));
-      setInterval(() => {}, 1000);
-    `);
+    const bin = endsSixTimes(`process.kill(process.pid, 'SIGKILL')`);
     const out = sink();
     let reason: string | undefined;
     const sup = startWorkers(config, { count: 1, args: [], bin, stdout: out, stderr: sink(), restartDelayMs: 10, onGiveUp: (r) => (reason = r) });
