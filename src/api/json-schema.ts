@@ -1,9 +1,8 @@
+import { isObject } from '../util/is-object.js';
+
 /** A JSON schema as klue handles it: a plain JSON object. */
 export type JsonSchema = { [key: string]: unknown };
 
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The `$id` of the schema document holding an API's definitions. */
 export function definitionsId(api: string): string {

@@ -1,5 +1,6 @@
+import { isObject } from '../util/is-object.js';
 import { KlueError } from '../errors/klue-error.js';
-import { isObject, refDefinitionName, toJsonSchema, type JsonSchema } from './json-schema.js';
+import { refDefinitionName, toJsonSchema, type JsonSchema } from './json-schema.js';
 import type { SpecFile } from './spec-file.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'] as const;

@@ -1,7 +1,7 @@
 import { basename, extname, relative } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { KlueError } from '../errors/klue-error.js';
-import { isObject } from './json-schema.js';
+import { isObject } from '../util/is-object.js';
 
 /** One API spec file, bundled into one document whose `$ref`s are all local. */
 export interface SpecFile {

@@ -1,9 +1,10 @@
+import { isObject } from '../util/is-object.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compile } from 'json-schema-to-typescript';
 import type { KlueConfig } from '../config/config-types.js';
 import { parseBinding } from './binding.js';
-import { definitionsId, isObject, toJsonSchema, type JsonSchema } from './json-schema.js';
+import { definitionsId, toJsonSchema, type JsonSchema } from './json-schema.js';
 import { extractOperations, specDefinitions, type Operation } from './operations.js';
 import { loadSpecFile, type SpecFile } from './spec-file.js';
 

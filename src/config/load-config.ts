@@ -6,6 +6,7 @@ import { glob } from 'tinyglobby';
 import { parse as parseYaml } from 'yaml';
 import { KlueError } from '../errors/klue-error.js';
 import { parseDuration } from '../util/duration.js';
+import { isObject } from '../util/is-object.js';
 import { configSchema } from './config-schema.js';
 import type { AsyncConfig, KlueConfig } from './config-types.js';
 import { substituteEnvSecrets } from './env-secrets.js';
@@ -41,15 +42,11 @@ function readYaml(file: string): Record<string, unknown> {
   return doc as Record<string, unknown>;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
+    out[k] = isObject(b) && isObject(v) ? deepMerge(b, v) : v;
   }
   return out;
 }
@@ -69,7 +66,7 @@ function validate(file: string, raw: Record<string, unknown>): void {
 function isSpecDocument(file: string): boolean {
   try {
     const doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
-    return isPlainObject(doc) && ('swagger' in doc || 'openapi' in doc);
+    return isObject(doc) && ('swagger' in doc || 'openapi' in doc);
   } catch {
     return true; // let the spec loader report the syntax error with its position
   }
@@ -122,7 +119,7 @@ function getPath(raw: Record<string, unknown>, key: string): unknown {
   if (key in raw) return raw[key];
   let cur: unknown = raw;
   for (const part of key.split('.')) {
-    if (!isPlainObject(cur)) return undefined;
+    if (!isObject(cur)) return undefined;
     cur = cur[part];
   }
   return cur;
@@ -161,7 +158,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
     throw new KlueError('CONFIG_INVALID', `${source}: apis: no spec file matches ${apiGlobs.join(', ')} in ${dir}`);
   }
   const publicKey = raw.jwt_public_key as string | undefined;
-  const asyncSection = isPlainObject(raw.async) ? raw.async : {};
+  const asyncSection = isObject(raw.async) ? raw.async : {};
   return {
     dir,
     file,
