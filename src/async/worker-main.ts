@@ -6,8 +6,8 @@ import { loadService } from '../service/load-service.js';
 import { RECYCLE_EXIT_CODE, watchMemory } from './memory-watch.js';
 import { startAsync, stopAsync } from './runtime.js';
 import { importTaskModules } from './task-modules.js';
+import { releaseStartupMemory } from './startup-memory.js';
 import { startWorker } from './worker.js';
-import { serveWorkerMetrics } from '../observability/worker-metrics-server.js';
 import { answerMetricsRequests } from '../observability/worker-metrics-ipc.js';
 
 export interface RunWorkerOptions {
@@ -51,11 +51,20 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   await loadService(config);
   const modules = await importTaskModules(config);
   if (modules.length) log.debug({ modules }, 'async: imported task modules');
+  // Before the cap check, so that it compares the cap with what the worker keeps, not with
+  // what loading it took.
+  const releaseMs = releaseStartupMemory();
+  if (releaseMs !== undefined) log.debug({ ms: Math.round(releaseMs) }, 'async: released the memory loading the service took');
   checkMemoryCap(config);
   await startAsync(config, 'worker');
   const worker = await startWorker(config, { queues: options.queues, concurrency: options.concurrency });
   answerMetricsRequests();
-  const metricsServer = options.metricsPort === undefined ? undefined : await serveWorkerMetrics(options.metricsPort);
+  let metricsServer: { close(): Promise<void> } | undefined;
+  if (options.metricsPort !== undefined) {
+    // Imported only when asked for: a worker under `klue start` reports through its server.
+    const { serveWorkerMetrics } = await import('../observability/worker-metrics-server.js');
+    metricsServer = await serveWorkerMetrics(options.metricsPort);
+  }
 
   let stopWatching = () => {};
   const reason = await new Promise<NodeJS.Signals | 'memory' | 'supervisor gone'>((resolve) => {

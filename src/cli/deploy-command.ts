@@ -1,6 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { relative } from 'node:path';
-import { DeployFileExistsError, deployInit } from '../deploy/init.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -20,6 +19,8 @@ interface InitOptions {
 }
 
 async function initCommand(opts: InitOptions): Promise<void> {
+  // Imported here: every klue process registers this command, and a worker never runs it.
+  const { DeployFileExistsError, deployInit } = await import('../deploy/init.js');
   try {
     const { written, warnings } = await deployInit({ force: opts.force, port: opts.port, nodeVersion: opts.node });
     for (const file of written) process.stdout.write(`wrote ${relative(process.cwd(), file)}\n`);

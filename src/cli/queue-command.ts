@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { ensureRedis } from '../async/embedded-redis.js';
 import { loadConfig } from '../config/load-config.js';
-import { QueueAdmin } from '../ops/queue-admin.js';
+import type { QueueAdmin } from '../ops/queue-admin.js';
 import { loadService } from '../service/load-service.js';
 import { importTaskModules } from '../async/task-modules.js';
 import { parseDuration } from '../util/duration.js';
@@ -17,6 +16,8 @@ async function withAdmin<T>(opts: CommonOptions, fn: (admin: QueueAdmin) => Prom
   const config = await loadConfig({ env: opts.env });
   await loadService(config);
   await importTaskModules(config);
+  // Imported here: every klue process registers these commands, and a worker runs none of them.
+  const [{ ensureRedis }, { QueueAdmin }] = await Promise.all([import('../async/embedded-redis.js'), import('../ops/queue-admin.js')]);
   // An embedded Redis that is not running is started for the command and stopped after it.
   const redis = config.async.mode === 'queue' ? await ensureRedis(config) : undefined;
   const admin = new QueueAdmin(config);

@@ -2,7 +2,7 @@ import { loadBinding, resolveModuleFile, importServiceModule } from '../api/bind
 import { loadApis, type LoadedApi } from '../api/load-apis.js';
 import type { Operation } from '../api/operations.js';
 import { SchemaSet } from '../api/schemas.js';
-import { JwtVerifier, useJwtConfig } from '../auth/jwt.js';
+import type { JwtVerifier } from '../auth/jwt.js';
 import type { KlueConfig } from '../config/config-types.js';
 import { useConfig } from '../config/current-config.js';
 import { KlueError } from '../errors/klue-error.js';
@@ -49,9 +49,12 @@ async function load(config: KlueConfig): Promise<Service> {
   useConfig(config);
   const schemas = new SchemaSet();
   const apis = await loadApis(config.dir, config.apis, schemas);
-  const hasJwt = Boolean(config.jwt.secret ?? config.jwt.publicKey);
-  const jwt = hasJwt ? new JwtVerifier(config.jwt) : undefined;
-  if (jwt) {
+  let jwt: JwtVerifier | undefined;
+  if (config.jwt.secret ?? config.jwt.publicKey) {
+    // Imported only for a service with JWT keys: jose is some fifty modules every worker and
+    // every server would load otherwise.
+    const { JwtVerifier, useJwtConfig } = await import('../auth/jwt.js');
+    jwt = new JwtVerifier(config.jwt);
     useJwtConfig(config.jwt);
     try {
       await jwt.ready();
