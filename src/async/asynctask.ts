@@ -11,8 +11,6 @@ import type { AsyncTask, CallOptions, TaskHandle, TaskOptions } from './types.js
 
 const QUEUE_NAME = /^[A-Za-z0-9_.-]+$/;
 
-function noop(): void {}
-
 function checkTaskOptions(name: string, options: TaskOptions): void {
   checkOptions(name, options);
   if (options.queue !== undefined && !QUEUE_NAME.test(options.queue)) {
@@ -49,11 +47,20 @@ async function call<R>(def: TaskDefinition, callOptions: CallOptions, args: unkn
 
 /** Starts a call and, inside a request, makes the response wait for it (a forgotten await loses nothing). */
 function track<R>(promise: Promise<TaskHandle<R>>): Promise<TaskHandle<R>> {
-  const pending = currentStore()?.pending;
-  if (pending) {
+  const store = currentStore();
+  const pending = store?.pending;
+  if (store && pending) {
     pending.add(promise);
-    // settlePending reports the failure; without this a forgotten await would also crash the process.
-    promise.catch(noop);
+    // A settled call leaves the set at once, so a request whose calls were all awaited has
+    // nothing left to wait for. Handling the rejection here also keeps a forgotten await from
+    // crashing the process; settlePending reports it.
+    promise.then(
+      () => pending.delete(promise),
+      (err: unknown) => {
+        pending.delete(promise);
+        store.pendingFailure ??= { err };
+      },
+    );
   }
   return promise;
 }

@@ -10,6 +10,11 @@ function asUnavailable(err: unknown): unknown {
   return new KlueError('ASYNC_UNAVAILABLE', `Redis did not accept the task call (${message}); nothing was queued`, { cause: err });
 }
 
+/** True when a request has task calls still running, or one that failed. */
+export function hasPending(store: ContextStore): boolean {
+  return (store.pending?.size ?? 0) > 0 || store.pendingFailure !== undefined;
+}
+
 /**
  * Waits for every task call started during a request, including calls started while
  * waiting. Throws the first failure: ASYNC_UNAVAILABLE (503) when Redis did not take a call,
@@ -17,15 +22,13 @@ function asUnavailable(err: unknown): unknown {
  */
 export async function settlePending(store: ContextStore): Promise<void> {
   const pending = store.pending;
-  if (!pending) return;
-  let failure: { err: unknown } | undefined;
   const seen = new Set<Promise<unknown>>();
   for (;;) {
-    const batch = [...pending].filter((p) => !seen.has(p));
+    const batch = pending ? [...pending].filter((p) => !seen.has(p)) : [];
     if (batch.length === 0) break;
     for (const p of batch) seen.add(p);
     const results = await Promise.allSettled(batch);
-    for (const r of results) if (r.status === 'rejected' && !failure) failure = { err: r.reason };
+    for (const r of results) if (r.status === 'rejected') store.pendingFailure ??= { err: r.reason };
   }
-  if (failure) throw asUnavailable(failure.err);
+  if (store.pendingFailure) throw asUnavailable(store.pendingFailure.err);
 }

@@ -1,10 +1,10 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { KlueConfig } from '../config/config-types.js';
 import { runInContext, type ContextStore, type KlueContext } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
 import { reportError } from '../errors/reporter.js';
 import { rootLogger, type Logger } from '../log/logger.js';
 import { metrics } from '../observability/metrics.js';
+import { withTaskSpan } from '../observability/tracing.js';
 import { parseDuration } from '../util/duration.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { openEnvelope, type TaskPayload } from './envelope.js';
@@ -39,8 +39,7 @@ function toKlueErrorForTask(err: unknown, task: string): KlueError {
   return new KlueError('TASK_FAILED', `${task}: ${message}`, { cause: err });
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number | undefined, task: string): Promise<T> {
-  if (ms === undefined) return promise;
+function withTimeout<T>(promise: Promise<T>, ms: number, task: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   // The task itself cannot be cancelled; it goes on in the background, its outcome ignored.
   const timeout = new Promise<never>((_, reject) => {
@@ -50,26 +49,43 @@ function withTimeout<T>(promise: Promise<T>, ms: number | undefined, task: strin
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Per task and config, what every run needs but no run changes: parsed once, not per job. */
+interface RunPlan {
+  config: KlueConfig;
+  timeoutMs: number | undefined;
+  spanName: string;
+  label: { task: string };
+  completedLabels: { task: string; outcome: 'completed' };
+}
+const UNKNOWN_LABEL = { task: '(unknown)' };
+const plans = new WeakMap<TaskDefinition, RunPlan>();
+
+function runPlan(def: TaskDefinition, config: KlueConfig): RunPlan {
+  const cached = plans.get(def);
+  if (cached?.config === config) return cached;
+  const timeout = def.options.timeout ?? config.async.timeout;
+  const plan: RunPlan = {
+    config,
+    timeoutMs: timeout === undefined ? undefined : parseDuration(timeout, `${def.name}: timeout`),
+    spanName: `task ${def.name}`,
+    label: { task: def.name },
+    completedLabels: { task: def.name, outcome: 'completed' },
+  };
+  plans.set(def, plan);
+  return plan;
+}
+
+/** Calls the task function (a synchronous throw becomes the span's rejection, in inSpan). */
+function callTask(def: TaskDefinition, args: never[], plan: RunPlan): Promise<unknown> {
+  const running = Promise.resolve(def.fn(...args));
+  return plan.timeoutMs === undefined ? running : withTimeout(running, plan.timeoutMs, def.name);
+}
+
 async function execute(def: TaskDefinition, payload: TaskPayload, run: JobRun, store: ContextStore, config: KlueConfig): Promise<TaskResult> {
   const args = decodeValue(payload.args) as never[];
-  const timeout = def.options.timeout ?? config.async.timeout;
-  const timeoutMs = timeout === undefined ? undefined : parseDuration(timeout, `${def.name}: timeout`);
-  const parent = propagation.extract(ROOT_CONTEXT, store.ctx.trace ?? {});
-  const result = await runInContext(store, () =>
-    context.with(parent, () =>
-      trace.getTracer('klue').startActiveSpan(`task ${def.name}`, { kind: SpanKind.CONSUMER, attributes: { 'klue.task': def.name, 'klue.job_id': run.jobId, 'klue.attempt': run.attempt } }, async (span) => {
-        try {
-          return await withTimeout(Promise.resolve().then(() => def.fn(...args)), timeoutMs, def.name);
-        } catch (err) {
-          span.recordException(err instanceof Error ? err : String(err));
-          span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
-          throw err;
-        } finally {
-          span.end();
-        }
-      }),
-    ),
-  );
+  const plan = runPlan(def, config);
+  const attributes = { 'klue.task': def.name, 'klue.job_id': run.jobId, 'klue.attempt': run.attempt };
+  const result = await runInContext(store, () => withTaskSpan(plan.spanName, store.ctx.trace, attributes, () => callTask(def, args, plan)));
   return { r: encodeValue(result, def.name, 'result', 'task results') };
 }
 
@@ -113,16 +129,16 @@ export async function processJob(run: JobRun, config: KlueConfig, secret: string
       return log();
     },
   };
-  const label = { task: getTask(payload.task) ? payload.task : '(unknown)' };
+  const def = getTask(payload.task);
+  const label = def ? runPlan(def, config).label : UNKNOWN_LABEL;
   const seconds = () => (performance.now() - started) / 1000;
   try {
-    const def = getTask(payload.task);
     if (!def) {
       throw new Error(`UNKNOWN_TASK: no task named '${payload.task}' in this worker (it knows: ${taskNames().join(', ') || 'none'})`);
     }
     const result = await execute(def, payload, run, store, config);
     m.taskCompleted.inc(label);
-    m.taskDuration.observe({ ...label, outcome: 'completed' }, seconds());
+    m.taskDuration.observe(runPlan(def, config).completedLabels, seconds());
     return result;
   } catch (err) {
     const final = isPermanent(err) || run.attempt >= run.attempts;

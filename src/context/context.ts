@@ -43,8 +43,10 @@ export interface KlueContext {
 export interface ContextStore {
   ctx: KlueContext;
   log: Logger;
-  /** Enqueues started during a request; the response waits for them. */
+  /** Enqueues started during a request and not settled yet; the response waits for them. */
   pending?: Set<Promise<unknown>>;
+  /** The first of those enqueues that failed, once one did. */
+  pendingFailure?: { err: unknown };
 }
 
 // One instance per process even if klue is loaded twice (dist and source, or two copies

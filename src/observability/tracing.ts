@@ -1,7 +1,35 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
 
-const tracer = () => trace.getTracer('klue');
+// A ProxyTracer follows an SDK registered later, so one lookup serves the process.
+const tracer = trace.getTracer('klue');
+
+/**
+ * Runs `fn` inside `span` (made current over `parent`) and ends the span when its promise
+ * settles, recording the error if it rejects. Plain promise callbacks rather than an async
+ * wrapper: this runs once per request and per task, where every extra promise costs.
+ */
+export function inSpan<T>(span: Span, parent: Context, fn: () => Promise<T>): Promise<T> {
+  let running: Promise<T>;
+  try {
+    running = context.with(trace.setSpan(parent, span), fn);
+  } catch (err) {
+    // A function that throws before returning its promise fails like one that rejects.
+    running = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+  return running.then(
+    (value) => {
+      span.end();
+      return value;
+    },
+    (err: unknown) => {
+      span.recordException(err instanceof Error ? err : String(err));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      span.end();
+      throw err;
+    },
+  );
+}
 
 /**
  * Runs `fn` inside a server span for the request, child of the caller's `traceparent` when it
@@ -10,15 +38,15 @@ const tracer = () => trace.getTracer('klue');
  */
 export function withRequestSpan<T>(name: string, headers: IncomingHttpHeaders, fn: (span: Span) => Promise<T>): Promise<T> {
   const parent = propagation.extract(context.active(), headers);
-  return tracer().startActiveSpan(name, { kind: SpanKind.SERVER }, parent, async (span) => {
-    try {
-      return await fn(span);
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      throw err;
-    } finally {
-      span.end();
-    }
-  });
+  const span = tracer.startSpan(name, { kind: SpanKind.SERVER }, parent);
+  return inSpan(span, parent, () => fn(span));
+}
+
+/**
+ * Runs a task run inside a consumer span, child of the trace its call carried (`carrier`, the
+ * caller's `traceparent`/`tracestate`), or of no trace at all: never of whatever was current.
+ */
+export function withTaskSpan<T>(name: string, carrier: Record<string, string> | undefined, attributes: Record<string, string | number>, fn: () => Promise<T>): Promise<T> {
+  const parent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
+  return inSpan(tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent), parent, fn);
 }

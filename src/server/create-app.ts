@@ -46,15 +46,18 @@ export async function createApp(service: Service, options: CreateAppOptions = {}
   app.setValidatorCompiler(({ schema, httpPart }) =>
     httpPart === 'body' ? schemas.request.compile(schema) : schemas.coercing.compile(schema),
   );
-  app.addHook('onRequest', async (request, reply) => {
+  // Per-request hooks take Fastify's callback form: an async hook costs a promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   if (options.logRequests ?? true) {
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       request.log.info(
         { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
         'request completed',
       );
+      done();
     });
   }
   app.setErrorHandler(async (err, request, reply) => {

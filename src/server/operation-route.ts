@@ -2,7 +2,7 @@ import type { ValidateFunction } from 'ajv';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { describeAjvErrors } from '../api/ajv.js';
 import { tagModel } from '../api/models.js';
-import { settlePending } from '../async/pending.js';
+import { hasPending, settlePending } from '../async/pending.js';
 import { runInContext, type ContextStore, type KlueContext } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
 import type { Logger } from '../log/logger.js';
@@ -34,7 +34,7 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
   const where = `${op.file}: ${op.where}`;
   const spanName = `${op.method.toUpperCase()} ${op.path}`;
 
-  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const ctx: KlueContext = { request: { id: request.id, method: request.method, url: request.url } };
     let log = request.log as unknown as Logger;
     if (op.requiresAuth && jwt) {
@@ -63,7 +63,7 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
             request: ctx.request!,
           }),
         );
-        if (store.pending!.size > 0) await settlePending(store);
+        if (hasPending(store)) await settlePending(store);
         return value;
       });
       if (check.validate) {
@@ -74,12 +74,15 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
           });
         }
       }
-      await reply.code(check.status).send(result ?? null);
+      // Returned, not sent: awaiting `reply.send()` would hold the handler until the socket drained.
+      reply.code(check.status);
+      return result ?? null;
     } catch (err) {
       // A handler that failed may still have queued work: let those enqueues finish first,
       // and report the handler's own error.
-      if (store.pending!.size > 0) await settlePending(store).catch(() => undefined);
+      if (hasPending(store)) await settlePending(store).catch(() => undefined);
       await sendError(err, request, reply, ctx);
+      return reply;
     }
   };
 

@@ -4,7 +4,7 @@ import { createAjv } from '../../src/api/ajv.js';
 import { buildModel, modelNameOf, registerModel } from '../../src/api/models.js';
 import { asynctask, PermanentError } from '../../src/async/index.js';
 import { sealEnvelope } from '../../src/async/envelope.js';
-import { settlePending } from '../../src/async/pending.js';
+import { hasPending, settlePending } from '../../src/async/pending.js';
 import { resolveSecret } from '../../src/async/secret.js';
 import { currentRequest, currentTask, currentToken, currentUser, type KlueContext } from '../../src/context/context.js';
 import { KlueError } from '../../src/errors/klue-error.js';
@@ -216,5 +216,19 @@ describe('worker', () => {
     const err = await failureOf(settlePending(store));
     expect(err).toBeInstanceOf(TypeError);
     expect((err as Error).message).toBe('itWhoAmI: args[1].when.cache is a Map; task arguments must be JSON values, Date or klue models');
+  });
+
+  it('leaves nothing for the response to wait on once a call was awaited, but remembers a failed one', async () => {
+    const marker = randomUUID();
+    const store = requestStore(requestCtx(marker));
+    await inRequest(store, () => whoAmI(marker, 'awaited'));
+    expect(store.pending.size).toBe(0);
+    expect(hasPending(store)).toBe(false);
+
+    const bad = requestStore(requestCtx('bad'));
+    const err = await inRequest(bad, () => failureOf(whoAmI('x', new Map())));
+    expect(bad.pending.size).toBe(0);
+    expect(hasPending(bad)).toBe(true);
+    expect(await failureOf(settlePending(bad))).toBe(err);
   });
 });
