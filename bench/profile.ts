@@ -1,21 +1,48 @@
 /**
  * `node --import tsx bench/profile.ts [klue|bare] [path] [seconds]`: profiles one server (the
  * same sampling profiler as `--cpu-prof`, started after a warm-up) while autocannon loads it,
- * then prints where its CPU went (self time by function and by package). The .cpuprofile is
- * left in bench/results/ for DevTools.
+ * then prints where its CPU went (self time by function and by package).
+ * `node --import tsx bench/profile.ts worker [klue|raw] [tasks] [concurrency]` does the same for
+ * a worker draining that many queued no-op tasks. The .cpuprofile is left in bench/results/.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedis, stopAndClean } from '../test/helpers/redis.js';
-import { benchDir, spawnChild } from './lib/common.js';
+import { benchDir, cpuSeconds, spawnChild } from './lib/common.js';
 
-const [which = 'klue', path = '/orders', seconds = '6'] = process.argv.slice(2);
+const [which = 'klue', path = '/orders', seconds = '6', concurrency = '10'] = process.argv.slice(2);
 const dir = join(benchDir, 'results');
 mkdirSync(dir, { recursive: true });
 // bench/results/*.cpuprofile is git-ignored.
 const file = join(dir, `${which}-${path.replace(/\W+/g, '_')}-${Date.now()}.cpuprofile`);
 const redis = await startRedis();
+// Every child (klue server, producer, worker) uses this Redis.
+process.env.REDIS_URL = redis.url;
 try {
+  if (which === 'worker') await profileWorker();
+  else await profileServer();
+} finally {
+  await stopAndClean(redis);
+}
+
+async function profileWorker(): Promise<void> {
+  const variant = path === 'raw' ? 'raw' : 'klue';
+  const n = Number(seconds === '6' ? 50_000 : seconds);
+  const fill = spawnChild('producer.ts', { mode: 'fill', redisUrl: redis.url, variant, n });
+  await fill.next('result');
+  await fill.stop();
+  const worker = spawnChild('worker.ts', { variant, redisUrl: redis.url, concurrency: Number(concurrency), n, profileTo: file });
+  await worker.next('loaded');
+  const rcpu0 = cpuSeconds(redis.process.pid ?? -1);
+  worker.send({ type: 'go' });
+  const done = await worker.next('done');
+  const rcpu = cpuSeconds(redis.process.pid ?? -1) - rcpu0;
+  await worker.next('profiled');
+  console.log(`worker ${variant} c=${concurrency}: ${String(done.tasksPerSec)} tasks/s, worker CPU ${String(done.cpuUsPerTask)} µs/task, redis CPU ${Math.round((rcpu / n) * 1e6)} µs/task`);
+  await worker.stop();
+}
+
+async function profileServer(): Promise<void> {
   const server = which === 'klue' ? spawnChild('klue-server.ts', {}, { REDIS_URL: redis.url }) : spawnChild('bare-server.ts', { redisUrl: redis.url });
   const url = String((await server.next('ready')).url) + path;
   const warm = spawnChild('load.ts', { url, seconds: 2, connections: 50 });
@@ -30,8 +57,6 @@ try {
   await server.next('profiled');
   console.log(`${which} ${path}: ${Math.round(Number(res.rps))} req/s`);
   await server.stop();
-} finally {
-  await stopAndClean(redis);
 }
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }

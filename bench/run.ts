@@ -22,7 +22,7 @@ const runs = (section: string) => !only || only.has(section);
 
 const S = quick
   ? { httpSeconds: 3, httpRounds: 2, rateSeconds: 3, warmup: 1, enqueueN: 2000, enqueueRounds: 2, workerN: 10_000, workerRounds: 2, e2eSeconds: 4, e2eRounds: 2, maxN: 5000, memoryN: 10_000 }
-  : { httpSeconds: 8, httpRounds: 3, rateSeconds: 6, warmup: 2, enqueueN: 5000, enqueueRounds: 3, workerN: 50_000, workerRounds: 3, e2eSeconds: 8, e2eRounds: 3, maxN: 20_000, memoryN: 50_000 };
+  : { httpSeconds: 5, httpRounds: 5, rateSeconds: 6, warmup: 2, enqueueN: 5000, enqueueRounds: 3, workerN: 50_000, workerRounds: 3, e2eSeconds: 8, e2eRounds: 3, maxN: 20_000, memoryN: 50_000 };
 
 const redis = await startRedis();
 // Every child (klue server, producer, worker, CLI) uses this Redis.
@@ -77,13 +77,16 @@ const rotate = <T>(xs: T[], r: number): T[] => xs.map((_, i) => xs[(i + r) % xs.
 async function httpSection(): Promise<void> {
   const klue = spawnChild('klue-server.ts', {}, { REDIS_URL: redis.url });
   const bare = spawnChild('bare-server.ts', { redisUrl: redis.url });
+  const bareAls = spawnChild('bare-server.ts', { redisUrl: redis.url, als: true });
   try {
     const klueUrl = String((await klue.next('ready')).url);
     const bareUrl = String((await bare.next('ready')).url);
+    const bareAlsUrl = String((await bareAls.next('ready')).url);
     const variants: { key: string; label: string; url: string; server: Child }[] = [
       { key: 'a', label: '(a) klue, queues a task', url: `${klueUrl}/orders`, server: klue },
       { key: 'b', label: '(b) klue, no task', url: `${klueUrl}/orders/check`, server: klue },
       { key: 'c', label: '(c) bare Fastify', url: `${bareUrl}/orders/check`, server: bare },
+      { key: 'c_als', label: "(c') bare Fastify + AsyncLocalStorage", url: `${bareAlsUrl}/orders/check`, server: bareAls },
       { key: 'd', label: '(d) bare Fastify + queue.add()', url: `${bareUrl}/orders`, server: bare },
     ];
     for (const v of variants) await oneShot('load.ts', { url: v.url, seconds: S.warmup, connections: 50 });
@@ -112,14 +115,23 @@ async function httpSection(): Promise<void> {
     }
     const med = (key: string, field: string) => median(rounds.map((r) => r[key]?.[field] ?? NaN));
     const m = Object.fromEntries(variants.map((v) => [v.key, { rps: med(v.key, 'rps'), p50: med(v.key, 'p50'), p99: med(v.key, 'p99'), serverCpuUsPerReq: med(v.key, 'serverCpuUsPerReq'), redisCpuUsPerReq: med(v.key, 'redisCpuUsPerReq'), errors: med(v.key, 'errors') }]));
-    const rps = (k: string) => m[k]?.rps ?? NaN;
-    const ratios = { a_over_b: ratio(rps('a'), rps('b')), b_over_c: ratio(rps('b'), rps('c')), d_over_c: ratio(rps('d'), rps('c')), a_over_d: ratio(rps('a'), rps('d')) };
+    // Ratios per round (both sides measured minutes apart at most), then their median: steadier
+    // than a ratio of medians on a machine whose speed drifts.
+    const paired = (x: string, y: string) => median(rounds.map((r) => (r[x]?.rps ?? NaN) / (r[y]?.rps ?? NaN)));
+    const ratios = {
+      a_over_b: ratio(paired('a', 'b'), 1),
+      b_over_c: ratio(paired('b', 'c'), 1),
+      b_over_c_als: ratio(paired('b', 'c_als'), 1),
+      c_als_over_c: ratio(paired('c_als', 'c'), 1),
+      d_over_c: ratio(paired('d', 'c'), 1),
+      a_over_d: ratio(paired('a', 'd'), 1),
+    };
     table(`1. HTTP, 50 connections, ${S.httpSeconds} s x ${S.httpRounds} rounds (medians)`, ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'redis CPU µs/req', 'errors'],
       variants.map((v) => [v.label, fmt(m[v.key]?.rps), fmt(m[v.key]?.p50, 1), fmt(m[v.key]?.p99, 1), fmt(m[v.key]?.serverCpuUsPerReq), fmt(m[v.key]?.redisCpuUsPerReq), fmt(m[v.key]?.errors)]));
-    console.log(`  ratios: a/b ${ratios.a_over_b} (target >= 0.8), b/c ${ratios.b_over_c} (target >= 0.8), d/c ${ratios.d_over_c}, a/d ${ratios.a_over_d}`);
+    console.log(`  ratios (median of per-round ratios): a/b ${ratios.a_over_b} (target >= 0.8), b/c ${ratios.b_over_c} (target >= 0.8), b/c' ${ratios.b_over_c_als}, c'/c ${ratios.c_als_over_c}, d/c ${ratios.d_over_c}, a/d ${ratios.a_over_d}`);
 
     // The same endpoints at a steady 1,000 requests/s: latency, not throughput.
-    const paced = variants.filter((v) => v.key !== 'c');
+    const paced = variants.filter((v) => v.key !== 'c' && v.key !== 'c_als');
     const rateRounds: Record<string, Record<string, number>>[] = [];
     for (let r = 0; r < S.httpRounds; r++) {
       const round: Record<string, Record<string, number>> = {};
@@ -137,6 +149,7 @@ async function httpSection(): Promise<void> {
   } finally {
     await klue.stop();
     await bare.stop();
+    await bareAls.stop();
   }
 }
 
@@ -167,9 +180,10 @@ async function enqueueSection(): Promise<void> {
 }
 
 // ---------------------------------------------------------------- 3. Worker
-async function workerRun(variant: 'klue' | 'raw', concurrency: number, n: number): Promise<{ tasksPerSec: number; rssMb: number; idleRssMb: number }> {
+type WorkerVariant = 'klue' | 'raw' | 'raw-als';
+async function workerRun(variant: WorkerVariant, concurrency: number, n: number): Promise<{ tasksPerSec: number; rssMb: number; idleRssMb: number }> {
   await flush();
-  await oneShot('producer.ts', { mode: 'fill', redisUrl: redis.url, variant, n });
+  await oneShot('producer.ts', { mode: 'fill', redisUrl: redis.url, variant: variant === 'klue' ? 'klue' : 'raw', n });
   const worker = spawnChild('worker.ts', { variant, redisUrl: redis.url, concurrency, n });
   try {
     await worker.next('loaded');
@@ -189,18 +203,21 @@ async function workerSection(): Promise<void> {
     const rounds: Record<string, { tasksPerSec: number; rssMb: number; idleRssMb: number }>[] = [];
     for (let r = 0; r < S.workerRounds; r++) {
       const round: Record<string, { tasksPerSec: number; rssMb: number; idleRssMb: number }> = {};
-      for (const v of rotate(['klue', 'raw'] as const, r)) {
+      for (const v of rotate<WorkerVariant>(['klue', 'raw', 'raw-als'], r)) {
         round[v] = await workerRun(v, concurrency, S.workerN);
         process.stdout.write(`  worker c=${concurrency} round ${r + 1} ${v}: ${round[v]?.tasksPerSec} tasks/s\n`);
       }
       rounds.push(round);
     }
-    const k = median(rounds.map((r) => r.klue?.tasksPerSec ?? NaN));
-    const raw = median(rounds.map((r) => r.raw?.tasksPerSec ?? NaN));
-    out[`c${concurrency}`] = { rounds, klue: k, raw, ratio: ratio(k, raw) };
-    rows.push([String(concurrency), fmt(k), fmt(raw), String(ratio(k, raw))]);
+    const med = (v: WorkerVariant) => median(rounds.map((r) => r[v]?.tasksPerSec ?? NaN));
+    const paired = (x: WorkerVariant, y: WorkerVariant) => ratio(median(rounds.map((r) => (r[x]?.tasksPerSec ?? NaN) / (r[y]?.tasksPerSec ?? NaN))), 1);
+    const k = med('klue');
+    const raw = med('raw');
+    const rawAls = med('raw-als');
+    out[`c${concurrency}`] = { rounds, klue: k, raw, rawAls, ratio: paired('klue', 'raw'), ratioToRawAls: paired('klue', 'raw-als'), rawAlsOverRaw: paired('raw-als', 'raw') };
+    rows.push([String(concurrency), fmt(k), fmt(raw), fmt(rawAls), String(paired('klue', 'raw')), String(paired('klue', 'raw-als'))]);
   }
-  table(`3. Worker: ${S.workerN.toLocaleString('en-US')} no-op tasks queued beforehand, x ${S.workerRounds} rounds (median tasks/s)`, ['concurrency', 'klue worker', 'raw BullMQ Worker', 'ratio (target >= 0.9)'], rows);
+  table(`3. Worker: ${S.workerN.toLocaleString('en-US')} no-op tasks queued beforehand, x ${S.workerRounds} rounds (median tasks/s; ratios: median of per-round ratios)`, ['concurrency', 'klue worker', 'raw BullMQ Worker', 'raw + AsyncLocalStorage', 'klue/raw (target >= 0.9)', 'klue/raw+ALS'], rows);
   results.worker = { n: S.workerN, ...out };
 }
 

@@ -1,4 +1,5 @@
 // Bare Fastify with the fixture's body schema: (c) a plain route, (d) a route calling BullMQ's queue.add().
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Queue } from 'bullmq';
 import Fastify, { LogController } from 'fastify';
 import { Redis } from 'ioredis';
@@ -7,7 +8,7 @@ import { childArgs, orderSchema, RAW_JOB_OPTS, RAW_PREFIX, RAW_QUEUE, toParent }
 import { answerProfileRequests } from '../lib/profiler.js';
 import type { Order } from '../fixture/handlers/bench.js';
 
-const { redisUrl } = childArgs<{ redisUrl: string }>();
+const { redisUrl, als = false } = childArgs<{ redisUrl: string; als?: boolean }>();
 // The same logger and level as klue's server, request logging off in both.
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
 const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) });
@@ -15,8 +16,14 @@ const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
 const queue = new Queue(RAW_QUEUE, { connection, prefix: RAW_PREFIX });
 const schema = { body: orderSchema() };
 
+// With `als`, (c'): (c) plus what any request-context plugin (e.g. @fastify/request-context)
+// does, one AsyncLocalStorage.run per request. On Node 20 that turns on async_hooks for every
+// promise and async resource of the process (so it gets a process of its own), a cost klue's
+// context (currentUser(), task calls) pays too.
+const storage = als ? new AsyncLocalStorage<{ id: string }>() : undefined;
 app.post('/orders/check', { schema }, async (request) => {
   const body = request.body as Order;
+  if (storage) return storage.run({ id: request.id }, async () => ({ id: body.id, queued: false }));
   return { id: body.id, queued: false };
 });
 app.post('/orders', { schema }, async (request) => {

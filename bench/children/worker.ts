@@ -1,15 +1,20 @@
 // A worker process: klue's worker (envelope check, context restore) or a raw BullMQ Worker, both on the fixture's tasks.
-import { Worker } from 'bullmq';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Worker, type Job } from 'bullmq';
 import { childArgs, fixtureDir, RAW_PREFIX, RAW_QUEUE, rssMb, sleep, summarize, toParent } from '../lib/common.js';
 import { createRootLogger, loadConfig, loadService, startAsync, startWorker } from '../lib/klue.js';
+import { startProfiler } from '../lib/profiler.js';
 import { benchState, nowMs } from '../lib/state.js';
 
 interface WorkerArgs {
-  variant: 'klue' | 'raw';
+  /** raw-als: the raw Worker with its processor in an AsyncLocalStorage.run, as context propagation needs. */
+  variant: 'klue' | 'raw' | 'raw-als';
   redisUrl: string;
   concurrency: number;
   /** Report once this many tasks ran. */
   n: number;
+  /** Profile the run (from 'go' to 'done') into this .cpuprofile file. */
+  profileTo?: string;
 }
 
 const args = childArgs<WorkerArgs>();
@@ -27,12 +32,14 @@ if (args.variant === 'klue') {
   };
 } else {
   start = async () => {
+    const processor = async (job: Job) => {
+      if (job.name === 'benchLatency') state.latenciesUs.push(Math.round((nowMs() - (job.data as { args: [number] }).args[0]) * 1000));
+      state.done++;
+    };
+    const storage = new AsyncLocalStorage<{ id: string | undefined }>();
     const worker = new Worker(
       RAW_QUEUE,
-      async (job) => {
-        if (job.name === 'benchLatency') state.latenciesUs.push(Math.round((nowMs() - (job.data as { args: [number] }).args[0]) * 1000));
-        state.done++;
-      },
+      args.variant === 'raw-als' ? (job: Job) => storage.run({ id: job.id }, () => processor(job)) : processor,
       { connection: { url: args.redisUrl, maxRetriesPerRequest: null }, prefix: RAW_PREFIX, concurrency: args.concurrency },
     );
     await worker.waitUntilReady();
@@ -42,6 +49,8 @@ if (args.variant === 'klue') {
 toParent({ type: 'loaded', rssMb: rssMb(process.pid) });
 process.once('message', () => {
   void (async () => {
+    const profiler = args.profileTo ? await startProfiler() : undefined;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await start();
     toParent({ type: 'ready', rssMb: rssMb(process.pid) });
@@ -51,6 +60,7 @@ process.once('message', () => {
       await sleep(2);
     }
     const t1 = performance.now();
+    const cpu = process.cpuUsage(cpu0);
     toParent({
       type: 'done',
       seconds: (t1 - t0) / 1000,
@@ -58,7 +68,12 @@ process.once('message', () => {
       endedAtMs: nowMs(),
       rssMb: rssMb(process.pid),
       latencyUs: state.latenciesUs.length ? summarize(state.latenciesUs) : undefined,
+      cpuUsPerTask: Math.round((cpu.user + cpu.system) / args.n),
     });
+    if (profiler && args.profileTo) {
+      await profiler.stop(args.profileTo);
+      toParent({ type: 'profiled', file: args.profileTo });
+    }
     await close();
     process.exit(0);
   })();
