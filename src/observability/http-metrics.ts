@@ -1,13 +1,34 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import { metrics } from './metrics.js';
 
-/** Times every request by its route pattern (not the raw URL, which would explode label cardinality). */
-export function registerHttpMetrics(app: FastifyInstance): void {
+type Done = () => void;
+
+function observer(route: string): (request: FastifyRequest, reply: FastifyReply, done: Done) => void {
   const histogram = metrics().httpDuration;
-  // The callback form: an async hook costs a promise per request.
-  app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
+  return (request, reply, done) => {
     histogram.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
+  };
+}
+
+
+/**
+ * Times every request by its route pattern (not the raw URL, which would explode label
+ * cardinality). Each route gets its own hook, made when the route is: reading the pattern per
+ * request (`request.routeOptions`) builds an object every time. Must run before routes are added.
+ */
+export function registerHttpMetrics(app: FastifyInstance): void {
+  app.addHook('onRoute', (route) => {
+    const own = route.onResponse;
+    const hooks: onResponseHookHandler[] = own === undefined ? [] : Array.isArray(own) ? own : [own];
+    route.onResponse = [...hooks, observer(route.url) as onResponseHookHandler];
   });
+}
+
+/**
+ * Times a request no route matched, once its answer was sent: Fastify's not-found handler
+ * takes no onResponse hook, and a global one would run for every request.
+ */
+export function observeUnmatched(request: FastifyRequest, reply: FastifyReply): void {
+  metrics().httpDuration.observe({ method: request.method, route: 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
 }

@@ -6,7 +6,7 @@ import { KlueError } from '../errors/klue-error.js';
 import { rootLogger, type Logger } from '../log/logger.js';
 import type { Service } from '../service/load-service.js';
 import { registerDashboard } from '../observability/dashboard.js';
-import { registerHttpMetrics } from '../observability/http-metrics.js';
+import { observeUnmatched, registerHttpMetrics } from '../observability/http-metrics.js';
 import { registerMetricsEndpoint } from '../observability/metrics-endpoint.js';
 import { registerBuiltins } from './builtins.js';
 import { registerDocs } from './docs.js';
@@ -63,19 +63,20 @@ export async function createApp(service: Service, options: CreateAppOptions = {}
   app.setErrorHandler(async (err, request, reply) => {
     await sendError(err, request, reply);
   });
+  const timed = Boolean(config.metrics_path);
   app.setNotFoundHandler(async (request, reply) => {
     await sendError(new KlueError('ROUTE_NOT_FOUND', `No operation for ${request.method} ${request.url.split('?')[0]}`), request, reply);
+    if (timed) observeUnmatched(request, reply);
   });
+  // Before any route is added: it hooks each route as it is made.
+  if (timed) registerHttpMetrics(app);
 
   const prefixes = new Map(service.apis.map((a) => [a.spec.name, config.serve_base_path ? specBasePath(a.spec) : '']));
   registerOperations(app, service, (api) => prefixes.get(api) ?? '');
   const taken = new Set(service.operations.map((op) => `${op.method.toUpperCase()} ${(prefixes.get(op.api) ?? '') + toFastifyPath(op.path)}`));
   registerBuiltins(app, service, taken);
   if (options.docs ?? true) await registerDocs(app, service);
-  if (config.metrics_path) {
-    registerHttpMetrics(app);
-    registerMetricsEndpoint(app, config, config.metrics_path);
-  }
+  if (config.metrics_path) registerMetricsEndpoint(app, config, config.metrics_path);
   await registerDashboard(app, service);
   return app;
 }

@@ -49,6 +49,9 @@ describe('/metrics after a known run', () => {
     const failing = 3;
     for (let i = 0; i < ok; i++) expect((await getJson(`${url}/async`)).status).toBe(200);
     for (let i = 0; i < failing; i++) expect((await getJson(`${url}/asyncdie`)).status).toBe(200);
+    const unmatched = 2;
+    for (let i = 0; i < unmatched; i++) expect((await getJson(`${url}/no/such/route/${i}`)).status).toBe(404);
+    expect((await getJson(`${url}/ping`)).status).toBe(200);
 
     let text = '';
     await waitFor(async () => {
@@ -66,6 +69,8 @@ describe('/metrics after a known run', () => {
     expect(sample(text, 'klue_task_duration_seconds_count', { task: 'writeCodeToFile', outcome: 'completed' })).toBe(ok);
     expect(sample(text, 'klue_http_request_duration_seconds_count', { method: 'GET', route: '/async', status: '200' })).toBe(ok);
     expect(sample(text, 'klue_http_request_duration_seconds_count', { method: 'GET', route: '/asyncdie', status: '200' })).toBe(failing);
+    expect(sample(text, 'klue_http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status: '404' })).toBe(unmatched);
+    expect(sample(text, 'klue_http_request_duration_seconds_count', { method: 'GET', route: '/ping', status: '200' })).toBe(1);
     expect(sample(text, 'klue_queue_jobs', { queue: 'default', state: 'failed' })).toBe(failing);
     expect(sample(text, 'klue_queue_jobs', { queue: 'default', state: 'waiting' })).toBe(0);
     expect(sample(text, 'klue_workers_up')).toBe(1);
