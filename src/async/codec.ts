@@ -9,6 +9,9 @@ const TAG = '$klue';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
+/** The encoded `undefined`: one shared, frozen value (most task results are undefined). */
+const UNDEFINED: Json = Object.freeze({ [TAG]: 'u' });
+
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
 function childPath(path: string, key: string | number): string {
@@ -60,7 +63,7 @@ class Encoder {
         if (!Number.isFinite(value)) this.fail(path, kindOf(value));
         return value;
       case 'undefined':
-        return { [TAG]: 'u' };
+        return UNDEFINED;
       case 'object':
         break;
       default:
@@ -121,7 +124,7 @@ class Encoder {
  */
 export function encodeValue(value: unknown, task: string, path: string, what = 'task arguments'): unknown {
   // The common results (nothing, a string, a flag) need no walk.
-  if (value === undefined) return { [TAG]: 'u' };
+  if (value === undefined) return UNDEFINED;
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   return new Encoder(task, what).encode(value, path);
 }

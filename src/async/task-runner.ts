@@ -75,18 +75,20 @@ function runPlan(def: TaskDefinition, config: KlueConfig): RunPlan {
   return plan;
 }
 
-/** Calls the task function (a synchronous throw becomes the span's rejection, in inSpan). */
+/** Calls the task function (a synchronous throw becomes a rejection, in inSpan). */
 function callTask(def: TaskDefinition, args: never[], plan: RunPlan): Promise<unknown> {
   const running = Promise.resolve(def.fn(...args));
   return plan.timeoutMs === undefined ? running : withTimeout(running, plan.timeoutMs, def.name);
 }
 
-async function execute(def: TaskDefinition, payload: TaskPayload, run: JobRun, store: ContextStore, config: KlueConfig): Promise<TaskResult> {
+/** Runs the task in its context and span; a promise chain, not another async frame per job. */
+function execute(def: TaskDefinition, payload: TaskPayload, run: JobRun, store: ContextStore, config: KlueConfig): Promise<TaskResult> {
   const args = decodeValue(payload.args) as never[];
   const plan = runPlan(def, config);
   const attributes = { 'klue.task': def.name, 'klue.job_id': run.jobId, 'klue.attempt': run.attempt };
-  const result = await runInContext(store, () => withTaskSpan(plan.spanName, store.ctx.trace, attributes, () => callTask(def, args, plan)));
-  return { r: encodeValue(result, def.name, 'result', 'task results') };
+  return runInContext(store, () => withTaskSpan(plan.spanName, store.ctx.trace, attributes, () => callTask(def, args, plan))).then((result) => ({
+    r: encodeValue(result, def.name, 'result', 'task results'),
+  }));
 }
 
 /**

@@ -21,7 +21,7 @@ export function registerHttpMetrics(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const own = route.onResponse;
     const hooks: onResponseHookHandler[] = own === undefined ? [] : Array.isArray(own) ? own : [own];
-    route.onResponse = [...hooks, observer(route.url) as onResponseHookHandler];
+    route.onResponse = [...hooks, observer(route.url)];
   });
 }
 

@@ -1,23 +1,27 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
 
 // A ProxyTracer follows an SDK registered later, so one lookup serves the process.
 const tracer = trace.getTracer('klue');
 
+/** Calls `fn`; a synchronous throw becomes a rejection, as from an async function. */
+function settled<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
 /**
  * Runs `fn` inside `span` (made current over `parent`) and ends the span when its promise
  * settles, recording the error if it rejects. Plain promise callbacks rather than an async
- * wrapper: this runs once per request and per task, where every extra promise costs.
+ * wrapper: this runs once per request and per task, where every extra promise costs. Without
+ * an OpenTelemetry SDK the span records nothing and belongs to no trace, so it is skipped.
  */
 export function inSpan<T>(span: Span, parent: Context, fn: () => Promise<T>): Promise<T> {
-  let running: Promise<T>;
-  try {
-    running = context.with(trace.setSpan(parent, span), fn);
-  } catch (err) {
-    // A function that throws before returning its promise fails like one that rejects.
-    running = Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
-  return running.then(
+  if (!span.isRecording() && !isSpanContextValid(span.spanContext())) return settled(fn);
+  return context.with(trace.setSpan(parent, span), settled<T>, undefined, fn).then(
     (value) => {
       span.end();
       return value;
