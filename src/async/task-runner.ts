@@ -1,5 +1,5 @@
 import type { KlueConfig } from '../config/config-types.js';
-import { runInContext, type ContextStore, type KlueContext } from '../context/context.js';
+import { runInContext, type ContextStore, type KlueContext, type TaskInfo } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
 import { reportError } from '../errors/reporter.js';
 import { rootLogger, type Logger } from '../log/logger.js';
@@ -91,6 +91,26 @@ function execute(def: TaskDefinition, payload: TaskPayload, run: JobRun, store: 
   }));
 }
 
+/** A task run's context store. Its logger is made the first time something logs: most runs never do. */
+class TaskStore implements ContextStore {
+  private taskLog: Logger | undefined;
+
+  constructor(
+    readonly ctx: KlueContext & { task: TaskInfo },
+    private readonly run: JobRun,
+  ) {}
+
+  get log(): Logger {
+    return (this.taskLog ??= rootLogger().child({
+      req_id: this.ctx.request?.id,
+      user_id: this.ctx.user?.sub,
+      task: this.ctx.task.name,
+      job_id: this.run.jobId,
+      attempt: this.run.attempt,
+    }));
+  }
+}
+
 /**
  * Runs one job: checks the envelope, finds the task, runs it in the caller's context (user,
  * token, request, trace) with a logger bound to request id, user id, task, job id and attempt.
@@ -114,23 +134,8 @@ export async function processJob(run: JobRun, config: KlueConfig, secret: string
     });
     throw err;
   }
-  const ctx: KlueContext = { ...payload.ctx, task: { name: payload.task, jobId: run.jobId, attempt: run.attempt } };
-  // The task's logger is made when something logs: most runs never do.
-  let taskLog: Logger | undefined;
-  const log = (): Logger =>
-    (taskLog ??= rootLogger().child({
-      req_id: ctx.request?.id,
-      user_id: ctx.user?.sub,
-      task: payload.task,
-      job_id: run.jobId,
-      attempt: run.attempt,
-    }));
-  const store: ContextStore = {
-    ctx,
-    get log() {
-      return log();
-    },
-  };
+  const store = new TaskStore({ ...payload.ctx, task: { name: payload.task, jobId: run.jobId, attempt: run.attempt } }, run);
+  const ctx = store.ctx;
   const def = getTask(payload.task);
   const label = def ? runPlan(def, config).label : UNKNOWN_LABEL;
   const seconds = () => (performance.now() - started) / 1000;
@@ -148,14 +153,14 @@ export async function processJob(run: JobRun, config: KlueConfig, secret: string
     (final ? m.taskFailed : m.taskRetried).inc(label);
     if (final) {
       const error = toKlueErrorForTask(err, payload.task);
-      log().error({ err, error_code: error.code, error_id: error.errorId, attempts: run.attempts }, `async: task ${payload.task} failed for good`);
+      store.log.error({ err, error_code: error.code, error_id: error.errorId, attempts: run.attempts }, `async: task ${payload.task} failed for good`);
       await reportError(error, {
         source: 'task',
         context: ctx,
         task: { name: payload.task, jobId: run.jobId, attempt: run.attempt, attempts: run.attempts },
       });
     } else {
-      log().warn({ err: err instanceof Error ? err.message : String(err), attempts: run.attempts }, `async: task ${payload.task} failed; will retry`);
+      store.log.warn({ err: err instanceof Error ? err.message : String(err), attempts: run.attempts }, `async: task ${payload.task} failed; will retry`);
     }
     throw err;
   }
