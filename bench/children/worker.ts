@@ -1,14 +1,21 @@
-// A worker process: klue's worker (envelope check, context restore) or a raw BullMQ Worker, both on the fixture's tasks.
+// A worker process: klue's worker (envelope check, context restore), a raw BullMQ Worker, or a
+// step between the two, all on the fixture's tasks.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Worker, type Job } from 'bullmq';
 import { childArgs, fixtureDir, RAW_PREFIX, RAW_QUEUE, rssMb, sleep, summarize, toParent } from '../lib/common.js';
-import { createRootLogger, loadConfig, loadService, startAsync, startWorker } from '../lib/klue.js';
+import { bullQueueName, createRootLogger, decodeValue, getTask, loadConfig, loadService, openEnvelope, processJob, queuePrefix, resolveSecret, rootLogger, runInContext, startAsync, startWorker } from '../lib/klue.js';
 import { startProfiler } from '../lib/profiler.js';
 import { benchState, nowMs } from '../lib/state.js';
 
+/**
+ * Steps from a raw Worker on klue's jobs to klue's processor (bench/worker-ablation.ts): what
+ * each part of a task run costs.
+ */
+export type AblationStep = 'jobs-only' | 'envelope' | 'context' | 'process-job';
+
 interface WorkerArgs {
   /** raw-als: the raw Worker with its processor in an AsyncLocalStorage.run, as context propagation needs. */
-  variant: 'klue' | 'raw' | 'raw-als';
+  variant: 'klue' | 'raw' | 'raw-als' | AblationStep;
   redisUrl: string;
   concurrency: number;
   /** Report once this many tasks ran. */
@@ -28,6 +35,40 @@ if (args.variant === 'klue') {
   await startAsync(config, 'worker');
   start = async () => {
     const worker = await startWorker(config, { concurrency: args.concurrency });
+    close = () => worker.close();
+  };
+} else if (args.variant !== 'raw' && args.variant !== 'raw-als') {
+  const step = args.variant;
+  const config = await loadConfig({ dir: fixtureDir });
+  createRootLogger({ service: config.name, role: 'worker' });
+  await loadService(config);
+  await startAsync(config, 'worker');
+  const secret = resolveSecret(config);
+  const steps: Record<AblationStep, (job: Job) => Promise<unknown>> = {
+    'jobs-only': async () => {
+      state.done++;
+    },
+    envelope: async (job) => {
+      openEnvelope(job.data, secret, config.async.max_payload);
+      state.done++;
+    },
+    // The task counts itself from here on.
+    context: async (job) => {
+      const payload = openEnvelope(job.data, secret, config.async.max_payload);
+      const def = getTask(payload.task);
+      if (!def) throw new Error(`no task ${payload.task}`);
+      const taskArgs = decodeValue(payload.args) as never[];
+      return { r: await runInContext({ ctx: payload.ctx, log: rootLogger() }, () => def.fn(...taskArgs)) };
+    },
+    'process-job': (job) => processJob({ data: job.data, jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts: job.opts.attempts ?? 1 }, config, secret),
+  };
+  start = async () => {
+    const worker = new Worker(bullQueueName('default'), steps[step], {
+      connection: { url: args.redisUrl, maxRetriesPerRequest: null },
+      prefix: queuePrefix(config),
+      concurrency: args.concurrency,
+    });
+    await worker.waitUntilReady();
     close = () => worker.close();
   };
 } else {

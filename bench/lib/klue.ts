@@ -19,5 +19,12 @@ export const { settlePending } = await load<typeof import('../../src/async/pendi
 export const { bullQueueName, queuePrefix } = await load<typeof import('../../src/async/producer.js')>('async/producer.js');
 export const { jobOptions } = await load<typeof import('../../src/async/task-call.js')>('async/task-call.js');
 
+export const { openEnvelope } = await load<typeof import('../../src/async/envelope.js')>('async/envelope.js');
+export const { processJob } = await load<typeof import('../../src/async/task-runner.js')>('async/task-runner.js');
+export const { resolveSecret } = await load<typeof import('../../src/async/secret.js')>('async/secret.js');
+export const { getTask } = await load<typeof import('../../src/async/task-registry.js')>('async/task-registry.js');
+export const { decodeValue } = await load<typeof import('../../src/async/codec.js')>('async/codec.js');
+export const { rootLogger } = await load<typeof import('../../src/log/logger.js')>('log/logger.js');
+
 export type { KlueConfig } from '../../src/config/config-types.js';
 export type { ContextStore } from '../../src/context/context.js';
