@@ -46,6 +46,12 @@ const FINAL_STEPS_MS = 3000;
  * memory breach, so a supervisor replaces it.
  */
 export async function runWorker(options: RunWorkerOptions = {}): Promise<number> {
+  // Under `klue start` the IPC channel closes when the server dies, even by SIGKILL. A worker
+  // whose supervisor goes while it is still starting has taken no task: it leaves at once
+  // rather than start serving as an orphan, or hang on a Redis that went with it.
+  const supervised = process.send !== undefined;
+  const leaveOrphaned = () => process.exit(0);
+  if (supervised) process.once('disconnect', leaveOrphaned);
   const config = await loadConfig({ dir: options.dir, env: options.env });
   const log = createRootLogger({ service: config.name, role: 'worker' });
   await loadService(config);
@@ -70,9 +76,12 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   const reason = await new Promise<NodeJS.Signals | 'memory' | 'supervisor gone'>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
-    // Under `klue start` the IPC channel closes when the server dies, even by SIGKILL: a worker
-    // left without its supervisor shuts down rather than run on as an orphan.
-    if (process.send) process.once('disconnect', () => resolve('supervisor gone'));
+    // From here a worker without its supervisor finishes its active tasks, then leaves.
+    if (supervised) {
+      process.off('disconnect', leaveOrphaned);
+      if (process.connected) process.once('disconnect', () => resolve('supervisor gone'));
+      else resolve('supervisor gone');
+    }
     const maxMb = config.async.max_memory_mb;
     if (maxMb !== undefined) {
       stopWatching = watchMemory({

@@ -13,6 +13,7 @@ import { startAsync, stopAsync } from '../../src/async/runtime.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { inRequest, requestStore } from './helpers/harness.js';
 import { waitFor } from './helpers/config.js';
+import { freePort } from '../helpers/redis.js';
 
 const src = (p: string) => fileURLToPath(new URL(`../../src/${p}`, import.meta.url));
 
@@ -137,4 +138,25 @@ describe('klue worker process (runWorker)', () => {
     expect(breach?.rss_mb).toBeGreaterThan(400);
     expect(lines.some((l) => l.msg === 'async: worker recycled')).toBe(true);
   });
+
+  it('leaves at once when its supervisor goes while it is still starting (here: stuck on a Redis that is gone)', async () => {
+    const { runner } = workerService(`name: orphan-${randomUUID()}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n`, TASK_MODULE);
+    let out = '';
+    child = spawn(process.execPath, ['--import', 'tsx', runner], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      // Nothing listens there: start-up waits for Redis, as after a `klue start` killed with its Redis.
+      env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
+    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+    await waitFor(() => out.includes('Redis does not answer yet') || child?.exitCode !== null, 20_000, 'the worker to wait for Redis');
+    expect(out).not.toContain('worker serving');
+    // What the supervisor's death looks like from the worker: its IPC channel closes.
+    child.disconnect();
+    expect(await exited).toBe(0);
+    expect(out).not.toContain('worker serving');
+  });
 });
+
