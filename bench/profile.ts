@@ -8,7 +8,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedis, stopAndClean } from '../test/helpers/redis.js';
-import { benchDir, cpuSeconds, spawnChild } from './lib/common.js';
+import { benchDir, spawnChild } from './lib/common.js';
+import { drainQueued } from './lib/worker-run.js';
 
 const [which = 'klue', path = '/orders', seconds = '6', concurrency = '10'] = process.argv.slice(2);
 const dir = join(benchDir, 'results');
@@ -28,18 +29,8 @@ try {
 async function profileWorker(): Promise<void> {
   const variant = path === 'raw' ? 'raw' : 'klue';
   const n = Number(seconds === '6' ? 50_000 : seconds);
-  const fill = spawnChild('producer.ts', { mode: 'fill', redisUrl: redis.url, variant, n });
-  await fill.next('result');
-  await fill.stop();
-  const worker = spawnChild('worker.ts', { variant, redisUrl: redis.url, concurrency: Number(concurrency), n, profileTo: file });
-  await worker.next('loaded');
-  const rcpu0 = cpuSeconds(redis.process.pid ?? -1);
-  worker.send({ type: 'go' });
-  const done = await worker.next('done');
-  const rcpu = cpuSeconds(redis.process.pid ?? -1) - rcpu0;
-  await worker.next('profiled');
-  console.log(`worker ${variant} c=${concurrency}: ${String(done.tasksPerSec)} tasks/s, worker CPU ${String(done.cpuUsPerTask)} µs/task, redis CPU ${Math.round((rcpu / n) * 1e6)} µs/task`);
-  await worker.stop();
+  const done = await drainQueued({ url: redis.url, pid: redis.process.pid ?? -1 }, { variant, concurrency: Number(concurrency), n, profileTo: file });
+  console.log(`worker ${variant} c=${concurrency}: ${done.tasksPerSec} tasks/s, worker CPU ${done.cpuUsPerTask} µs/task, redis CPU ${done.redisCpuUsPerTask} µs/task`);
 }
 
 async function profileServer(): Promise<void> {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { freePort, startRedis, stopAndClean } from '../test/helpers/redis.js';
+import { drainQueued, type WorkerRun, type WorkerVariant } from './lib/worker-run.js';
 import { benchDir, cpuSeconds, fixtureDir, median, repoRoot, rssMb, runtimeTsconfig, sleep, spawnChild, type Child, type Message } from './lib/common.js';
 
 const argv = process.argv.slice(2);
@@ -180,29 +181,18 @@ async function enqueueSection(): Promise<void> {
 }
 
 // ---------------------------------------------------------------- 3. Worker
-type WorkerVariant = 'klue' | 'raw' | 'raw-als';
-async function workerRun(variant: WorkerVariant, concurrency: number, n: number): Promise<{ tasksPerSec: number; rssMb: number; idleRssMb: number }> {
+async function workerRun(variant: WorkerVariant, concurrency: number, n: number): Promise<WorkerRun> {
   await flush();
-  await oneShot('producer.ts', { mode: 'fill', redisUrl: redis.url, variant: variant === 'klue' ? 'klue' : 'raw', n });
-  const worker = spawnChild('worker.ts', { variant, redisUrl: redis.url, concurrency, n });
-  try {
-    await worker.next('loaded');
-    worker.send({ type: 'go' });
-    const ready = await worker.next('ready');
-    const done = await worker.next('done');
-    return { tasksPerSec: Number(done.tasksPerSec), rssMb: Number(done.rssMb), idleRssMb: Number(ready.rssMb) };
-  } finally {
-    await worker.stop();
-  }
+  return drainQueued({ url: redis.url, pid: redisPid }, { variant, concurrency, n });
 }
 
 async function workerSection(): Promise<void> {
   const out: Record<string, unknown> = {};
   const rows: string[][] = [];
   for (const concurrency of [10, 100]) {
-    const rounds: Record<string, { tasksPerSec: number; rssMb: number; idleRssMb: number }>[] = [];
+    const rounds: Record<string, WorkerRun>[] = [];
     for (let r = 0; r < S.workerRounds; r++) {
-      const round: Record<string, { tasksPerSec: number; rssMb: number; idleRssMb: number }> = {};
+      const round: Record<string, WorkerRun> = {};
       for (const v of rotate<WorkerVariant>(['klue', 'raw', 'raw-als'], r)) {
         round[v] = await workerRun(v, concurrency, S.workerN);
         process.stdout.write(`  worker c=${concurrency} round ${r + 1} ${v}: ${round[v]?.tasksPerSec} tasks/s\n`);

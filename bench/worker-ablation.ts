@@ -7,7 +7,8 @@
  */
 import { Redis } from 'ioredis';
 import { startRedis, stopAndClean } from '../test/helpers/redis.js';
-import { cpuSeconds, median, spawnChild } from './lib/common.js';
+import { median } from './lib/common.js';
+import { drainQueued, type WorkerRun } from './lib/worker-run.js';
 
 const [n = 30_000, concurrency = 10, rounds = 3] = process.argv.slice(2).map(Number);
 const steps = ['jobs-only', 'envelope', 'context', 'process-job', 'klue'] as const;
@@ -15,23 +16,14 @@ const redis = await startRedis();
 process.env.REDIS_URL = redis.url;
 const admin = new Redis(redis.url);
 const redisPid = redis.process.pid ?? -1;
-const seen: Record<string, { tasksPerSec: number; workerUs: number; redisUs: number }[]> = {};
+const seen: Record<string, WorkerRun[]> = {};
 try {
   for (let r = 0; r < rounds; r++) {
     for (const step of steps) {
       await admin.flushall();
-      const fill = spawnChild('producer.ts', { mode: 'fill', redisUrl: redis.url, variant: 'klue', n });
-      await fill.next('result');
-      await fill.stop();
-      const worker = spawnChild('worker.ts', { variant: step, redisUrl: redis.url, concurrency, n });
-      await worker.next('loaded');
-      const redisCpu0 = cpuSeconds(redisPid);
-      worker.send({ type: 'go' });
-      const done = await worker.next('done');
-      const redisUs = ((cpuSeconds(redisPid) - redisCpu0) / n) * 1e6;
-      await worker.stop();
-      (seen[step] ??= []).push({ tasksPerSec: Number(done.tasksPerSec), workerUs: Number(done.cpuUsPerTask), redisUs: Math.round(redisUs) });
-      process.stdout.write(`  round ${r + 1} ${step}: ${String(done.tasksPerSec)} tasks/s, worker ${String(done.cpuUsPerTask)} µs/task\n`);
+      const done = await drainQueued({ url: redis.url, pid: redisPid }, { variant: step, concurrency, n });
+      (seen[step] ??= []).push(done);
+      process.stdout.write(`  round ${r + 1} ${step}: ${done.tasksPerSec} tasks/s, worker ${done.cpuUsPerTask} µs/task\n`);
     }
   }
 } finally {
@@ -42,8 +34,8 @@ console.log(`\n${n.toLocaleString('en-US')} no-op tasks, concurrency ${concurren
 let previous: number | undefined;
 for (const step of steps) {
   const runs = seen[step] ?? [];
-  const workerUs = median(runs.map((x) => x.workerUs));
+  const workerUs = median(runs.map((x) => x.cpuUsPerTask));
   const delta = previous === undefined ? '' : `  (${workerUs - previous >= 0 ? '+' : ''}${Math.round(workerUs - previous)})`;
-  console.log(`  ${step.padEnd(12)} ${String(median(runs.map((x) => x.tasksPerSec))).padStart(7)} tasks/s  worker ${String(workerUs).padStart(4)} µs/task${delta}  redis ${median(runs.map((x) => x.redisUs))} µs/task`);
+  console.log(`  ${step.padEnd(12)} ${String(median(runs.map((x) => x.tasksPerSec))).padStart(7)} tasks/s  worker ${String(workerUs).padStart(4)} µs/task${delta}  redis ${median(runs.map((x) => x.redisCpuUsPerTask))} µs/task`);
   previous = workerUs;
 }

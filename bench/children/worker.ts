@@ -5,6 +5,7 @@ import { Worker, type Job } from 'bullmq';
 import { childArgs, fixtureDir, RAW_PREFIX, RAW_QUEUE, rssMb, sleep, summarize, toParent } from '../lib/common.js';
 import { bullQueueName, createRootLogger, decodeValue, getTask, loadConfig, loadService, openEnvelope, processJob, queuePrefix, resolveSecret, rootLogger, runInContext, startAsync, startWorker } from '../lib/klue.js';
 import { startProfiler } from '../lib/profiler.js';
+import type { WorkerVariant } from '../lib/worker-run.js';
 import { benchState, nowMs } from '../lib/state.js';
 
 /**
@@ -15,7 +16,7 @@ export type AblationStep = 'jobs-only' | 'envelope' | 'context' | 'process-job';
 
 interface WorkerArgs {
   /** raw-als: the raw Worker with its processor in an AsyncLocalStorage.run, as context propagation needs. */
-  variant: 'klue' | 'raw' | 'raw-als' | AblationStep;
+  variant: WorkerVariant;
   redisUrl: string;
   concurrency: number;
   /** Report once this many tasks ran. */
