@@ -4,9 +4,15 @@ import { KlueError } from '../errors/klue-error.js';
 import { registerDeployCommands } from './deploy-command.js';
 import { registerQueueCommands } from './queue-command.js';
 
-// Commands are imported when run: a worker process never loads the HTTP stack (Fastify,
-// Swagger UI, bull-board), which keeps its memory down.
 const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+/**
+ * A command action whose module is imported only when the command runs: a worker process
+ * never loads the HTTP stack (Fastify, Swagger UI, bull-board), which keeps its memory down.
+ */
+function lazy<O>(load: () => Promise<(opts: O) => Promise<void>>): (opts: O) => Promise<void> {
+  return async (opts) => (await load())(opts);
+}
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -31,7 +37,7 @@ export function buildProgram(): Command {
     .option('-e, --env <env>', 'environment: also reads klue-config.<env>.yaml')
     .option('--workers <n>', 'worker processes (default: async.workers)', positiveInt)
     .option('--no-worker', 'serve HTTP only, run no worker process')
-    .action(async (opts: Parameters<typeof import('./start-command.js').startCommand>[0]) => (await import('./start-command.js')).startCommand(opts));
+    .action(lazy(async () => (await import('./start-command.js')).startCommand));
   program
     .command('worker')
     .description('run a worker process that executes queued tasks')
@@ -39,25 +45,25 @@ export function buildProgram(): Command {
     .option('--queues <names>', 'comma-separated queues to serve (default: all)')
     .option('--concurrency <n>', 'tasks run at once (default: async.concurrency)', positiveInt)
     .option('--metrics-port <port>', 'serve this worker\'s Prometheus metrics on this port', positiveInt)
-    .action(async (opts: Parameters<typeof import('./worker-command.js').workerCommand>[0]) => (await import('./worker-command.js')).workerCommand(opts));
+    .action(lazy(async () => (await import('./worker-command.js')).workerCommand));
   program
     .command('token')
     .description('print a JWT for a user, signed with the service config')
     .requiredOption('-u, --user <id>', 'user id (the sub claim)')
     .option('--expires <duration>', "lifetime, e.g. '1h' (default: jwt_token_timeout)")
     .option('-e, --env <env>', 'environment')
-    .action(async (opts: Parameters<typeof import('./token-command.js').tokenCommand>[0]) => (await import('./token-command.js')).tokenCommand(opts));
+    .action(lazy(async () => (await import('./token-command.js')).tokenCommand));
   program
     .command('types')
     .description("generate TypeScript types for each API's definitions and operations into types/")
     .option('-e, --env <env>', 'environment')
-    .action(async (opts: Parameters<typeof import('./types-command.js').typesCommand>[0]) => (await import('./types-command.js')).typesCommand(opts));
+    .action(lazy(async () => (await import('./types-command.js')).typesCommand));
   program
     .command('tasks')
     .description('list the registered tasks and their options')
     .option('-e, --env <env>', 'environment')
     .option('--json', 'print JSON')
-    .action(async (opts: Parameters<typeof import('./tasks-command.js').tasksCommand>[0]) => (await import('./tasks-command.js')).tasksCommand(opts));
+    .action(lazy(async () => (await import('./tasks-command.js')).tasksCommand));
   registerQueueCommands(program);
   registerDeployCommands(program);
   return program;
