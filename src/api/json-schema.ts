@@ -3,7 +3,6 @@ import { isObject } from '../util/is-object.js';
 /** A JSON schema as klue handles it: a plain JSON object. */
 export type JsonSchema = { [key: string]: unknown };
 
-
 /** The `$id` of the schema document holding an API's definitions. */
 export function definitionsId(api: string): string {
   return `klue:${api}`;

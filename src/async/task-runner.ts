@@ -82,9 +82,8 @@ function callTask(def: TaskDefinition, args: never[], plan: RunPlan): Promise<un
 }
 
 /** Runs the task in its context and span; a promise chain, not another async frame per job. */
-function execute(def: TaskDefinition, payload: TaskPayload, run: JobRun, store: ContextStore, config: KlueConfig): Promise<TaskResult> {
+function execute(def: TaskDefinition, plan: RunPlan, payload: TaskPayload, run: JobRun, store: ContextStore): Promise<TaskResult> {
   const args = decodeValue(payload.args) as never[];
-  const plan = runPlan(def, config);
   const attributes = { 'klue.task': def.name, 'klue.job_id': run.jobId, 'klue.attempt': run.attempt };
   return runInContext(store, () => withTaskSpan(plan.spanName, store.ctx.trace, attributes, () => callTask(def, args, plan))).then((result) => ({
     r: encodeValue(result, def.name, 'result', 'task results'),
@@ -137,15 +136,16 @@ export async function processJob(run: JobRun, config: KlueConfig, secret: string
   const store = new TaskStore({ ...payload.ctx, task: { name: payload.task, jobId: run.jobId, attempt: run.attempt } }, run);
   const ctx = store.ctx;
   const def = getTask(payload.task);
-  const label = def ? runPlan(def, config).label : UNKNOWN_LABEL;
+  const plan = def && runPlan(def, config);
+  const label = plan?.label ?? UNKNOWN_LABEL;
   const seconds = () => (performance.now() - started) / 1000;
   try {
-    if (!def) {
+    if (!def || !plan) {
       throw new Error(`UNKNOWN_TASK: no task named '${payload.task}' in this worker (it knows: ${taskNames().join(', ') || 'none'})`);
     }
-    const result = await execute(def, payload, run, store, config);
+    const result = await execute(def, plan, payload, run, store);
     m.taskCompleted.inc(label);
-    m.taskDuration.observe(runPlan(def, config).completedLabels, seconds());
+    m.taskDuration.observe(plan.completedLabels, seconds());
     return result;
   } catch (err) {
     const final = isPermanent(err) || run.attempt >= run.attempts;

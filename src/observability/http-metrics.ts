@@ -3,14 +3,16 @@ import { metrics } from './metrics.js';
 
 type Done = () => void;
 
+function observe(route: string, request: FastifyRequest, reply: FastifyReply): void {
+  metrics().httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+}
+
 function observer(route: string): (request: FastifyRequest, reply: FastifyReply, done: Done) => void {
-  const histogram = metrics().httpDuration;
   return (request, reply, done) => {
-    histogram.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    observe(route, request, reply);
     done();
   };
 }
-
 
 /**
  * Times every request by its route pattern (not the raw URL, which would explode label
@@ -30,5 +32,5 @@ export function registerHttpMetrics(app: FastifyInstance): void {
  * takes no onResponse hook, and a global one would run for every request.
  */
 export function observeUnmatched(request: FastifyRequest, reply: FastifyReply): void {
-  metrics().httpDuration.observe({ method: request.method, route: 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  observe('unmatched', request, reply);
 }
