@@ -9,6 +9,7 @@ import { importTaskModules } from './task-modules.js';
 import { releaseStartupMemory } from './startup-memory.js';
 import { startWorker } from './worker.js';
 import { answerMetricsRequests } from '../observability/worker-metrics-ipc.js';
+import { waitAtMost } from '../util/wait-at-most.js';
 
 export interface RunWorkerOptions {
   /** Service folder. Default: the current directory. */
@@ -97,8 +98,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   if (reason !== 'memory') log.info({ reason }, 'async: worker shutting down');
   await worker.close();
   // Redis may be down: what is left to close must not hold the exit past the shutdown timeout.
-  const rest = Promise.allSettled([metricsServer?.close(), stopAsync()]);
-  await Promise.race([rest, new Promise((r) => setTimeout(r, FINAL_STEPS_MS).unref())]);
+  await waitAtMost(Promise.allSettled([metricsServer?.close(), stopAsync()]), FINAL_STEPS_MS);
   const code = reason === 'memory' ? RECYCLE_EXIT_CODE : 0;
   if (reason === 'memory') log.info({ exit_code: code }, 'async: worker recycled');
   log.flush();

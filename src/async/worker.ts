@@ -12,6 +12,7 @@ import { Cluster } from 'ioredis';
 import { resolveSecret } from './secret.js';
 import { isPermanent, processJob, type TaskResult } from './task-runner.js';
 import { getTask, registeredTasks, taskNames } from './task-registry.js';
+import { waitAtMost } from '../util/wait-at-most.js';
 
 export interface WorkerOptions {
   /** Queues to serve. Default: every queue a registered task names, plus `'default'`. */
@@ -111,9 +112,8 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
           // worker makes it spin); release the jobs instead, so another worker takes them now
           // rather than when their locks expire. The graceful close ends when they do, or
           // with the process.
-          const released = Promise.allSettled([...active].map(([job, token]) => job.moveToWait(token)));
           // With Redis down they cannot be released; their locks expire and another worker runs them.
-          await Promise.race([released, new Promise((r) => setTimeout(r, RELEASE_TIMEOUT_MS).unref())]);
+          await waitAtMost(Promise.allSettled([...active].map(([job, token]) => job.moveToWait(token))), RELEASE_TIMEOUT_MS);
         }
         for (const c of clusterClients) c.disconnect();
         log.info({ queues }, 'async: worker stopped');
