@@ -1,6 +1,7 @@
 import { Cluster, type ClusterOptions } from 'ioredis';
 import type { KlueConfig } from '../config/config-types.js';
 import { KlueError } from '../errors/klue-error.js';
+import { PRODUCER_CONNECT_TIMEOUT_MS, reconnectDelay } from './reconnect.js';
 import type { ConnectionRole } from './redis-connection.js';
 
 export interface ClusterNodeAddress {
@@ -48,13 +49,13 @@ export function createCluster(config: Pick<KlueConfig, 'file' | 'async'>, role: 
   const options: ClusterOptions = {
     enableOfflineQueue: role !== 'producer',
     enableReadyCheck: true,
-    clusterRetryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    clusterRetryStrategy: reconnectDelay,
     redisOptions: {
       username,
       password,
       tls: tls ? {} : undefined,
       maxRetriesPerRequest: role === 'producer' ? 1 : null,
-      connectTimeout: role === 'producer' ? 2000 : 10_000,
+      connectTimeout: role === 'producer' ? PRODUCER_CONNECT_TIMEOUT_MS : 10_000,
     },
   };
   return new Cluster(nodes, options);

@@ -1,6 +1,7 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import type { KlueConfig } from '../config/config-types.js';
 import { KlueError } from '../errors/klue-error.js';
+import { PRODUCER_CONNECT_TIMEOUT_MS, reconnectDelay } from './reconnect.js';
 import { createCluster } from './redis-cluster.js';
 
 /**
@@ -74,9 +75,9 @@ export function redisOptions(config: Pick<KlueConfig, 'file' | 'async'>, role: C
     ...base,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
+    connectTimeout: PRODUCER_CONNECT_TIMEOUT_MS,
     // Keep retrying in the background (capped) so enqueues work again as soon as Redis is back.
-    retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    retryStrategy: reconnectDelay,
   };
 }
 
