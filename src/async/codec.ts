@@ -43,70 +43,81 @@ function isPlainObject(value: object): boolean {
 
 class Encoder {
   private readonly ancestors = new Set<object>();
+  /** Keys from the root to the value being encoded: the path is spelled out only for an error. */
+  private readonly keys: (string | number)[] = [];
 
   constructor(
     private readonly task: string,
     private readonly what: string,
+    private readonly root: string,
   ) {}
 
-  private fail(path: string, problem: string): never {
+  private fail(problem: string): never {
+    const path = this.keys.reduce<string>(childPath, this.root);
     throw new TypeError(`${this.task}: ${path} is ${problem}; ${this.what} must be JSON values, Date or klue models`);
   }
 
+  private child(item: unknown, key: string | number): Json {
+    this.keys.push(key);
+    const encoded = this.encode(item);
+    this.keys.pop();
+    return encoded;
+  }
+
   /** Returns `value` itself when nothing in it needs a tag, so plain JSON costs no copies. */
-  encode(value: unknown, path: string): Json {
+  encode(value: unknown): Json {
     switch (typeof value) {
       case 'string':
       case 'boolean':
         return value;
       case 'number':
-        if (!Number.isFinite(value)) this.fail(path, kindOf(value));
+        if (!Number.isFinite(value)) this.fail(kindOf(value));
         return value;
       case 'undefined':
         return UNDEFINED;
       case 'object':
         break;
       default:
-        this.fail(path, kindOf(value));
+        this.fail(kindOf(value));
     }
     if (value === null) return null;
-    if (this.ancestors.has(value)) this.fail(path, 'a circular reference');
+    if (this.ancestors.has(value)) this.fail('a circular reference');
     this.ancestors.add(value);
     try {
-      if (Array.isArray(value)) return this.encodeArray(value, path);
+      if (Array.isArray(value)) return this.encodeArray(value);
       if (value instanceof Date) {
         const time = value.getTime();
         return { [TAG]: 'd', v: Number.isNaN(time) ? null : time };
       }
       const model = modelNameOf(value);
-      if (model !== undefined) return { [TAG]: 'm', n: model, v: this.encodeFields(value, path, true) };
-      if (!isPlainObject(value)) this.fail(path, kindOf(value));
-      const fields = this.encodeFields(value, path, false);
+      if (model !== undefined) return { [TAG]: 'm', n: model, v: this.encodeFields(value, true) };
+      if (!isPlainObject(value)) this.fail(kindOf(value));
+      const fields = this.encodeFields(value, false);
       return Object.prototype.hasOwnProperty.call(value, TAG) ? { [TAG]: 'o', v: fields } : fields;
     } finally {
       this.ancestors.delete(value);
     }
   }
 
-  private encodeArray(value: unknown[], path: string): Json[] {
+  private encodeArray(value: unknown[]): Json[] {
     let out: Json[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      const encoded = this.encode(item, childPath(path, i));
+      const encoded = this.child(item, i);
       if (out === undefined && encoded !== item) out = value.slice(0, i) as Json[];
       out?.push(encoded);
     }
     return out ?? (value as Json[]);
   }
 
-  private encodeFields(value: object, path: string, copy: boolean): { [key: string]: Json } {
+  private encodeFields(value: object, copy: boolean): { [key: string]: Json } {
     const source = value as Record<string, unknown>;
     let out: Record<string, Json> | undefined = copy ? {} : undefined;
     const keys = Object.keys(source);
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i] as string;
       const item = source[key];
-      const encoded = this.encode(item, childPath(path, key));
+      const encoded = this.child(item, key);
       if (out === undefined && encoded !== item) {
         out = {};
         for (let j = 0; j < i; j++) out[keys[j] as string] = source[keys[j] as string] as Json;
@@ -126,7 +137,7 @@ export function encodeValue(value: unknown, task: string, path: string, what = '
   // The common results (nothing, a string, a flag) need no walk.
   if (value === undefined) return UNDEFINED;
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
-  return new Encoder(task, what).encode(value, path);
+  return new Encoder(task, what, path).encode(value);
 }
 
 function decodeTag(tagged: Record<string, unknown>): unknown {
