@@ -6,7 +6,7 @@ import { KlueError } from '../errors/klue-error.js';
 import { metrics } from '../observability/metrics.js';
 import { addStandardJobs, isStandardJob } from './add-jobs.js';
 import type { Envelope } from './envelope.js';
-import { bullConnection, createRedisConnection } from './redis-connection.js';
+import { BullConnections, createRedisConnection } from './redis-connection.js';
 
 /** One task call ready to be queued. */
 export interface EnqueueItem {
@@ -55,7 +55,8 @@ function unavailable(reason: string, cause?: unknown): KlueError {
  */
 export class Producer {
   private readonly connection: Redis | Cluster;
-  private readonly clusterClients: Cluster[] = [];
+  /** Connections of the QueueEvents that `result()` listens on. */
+  private readonly eventConnections: BullConnections;
   private readonly queues = new Map<string, Queue>();
   private readonly events = new Map<string, Promise<QueueEvents>>();
   private readonly batches = new Map<string, Waiter[]>();
@@ -70,6 +71,7 @@ export class Producer {
     private readonly log: Logger,
   ) {
     this.connection = createRedisConnection(config, 'producer');
+    this.eventConnections = new BullConnections(config, 'blocking');
     this.connection.on('error', (err: Error) => {
       // One line per outage, not one per reconnection attempt.
       if (!this.redisDown) this.log.warn({ err: err.message }, 'async: Redis unreachable; task calls fail with ASYNC_UNAVAILABLE until it is back');
@@ -238,15 +240,12 @@ export class Producer {
    */
   private async openEvents(queueName: string): Promise<QueueEvents> {
     const [last] = await this.connection.xrevrange(this.queue(queueName).keys.events ?? '', '+', '-', 'COUNT', 1);
-    const connection = bullConnection(this.config, 'blocking');
     const events = new QueueEvents(bullQueueName(queueName), {
-      connection,
+      connection: this.eventConnections.next(),
       prefix: queuePrefix(this.config),
       lastEventId: last?.[0] ?? '0-0',
     });
     events.on('error', (err: Error) => this.log.debug({ err: err.message, queue: queueName }, 'async: queue events error'));
-    // A cluster client is ours to close (BullMQ only closes connections it made from options).
-    if (connection instanceof Cluster) this.clusterClients.push(connection);
     return events;
   }
 
@@ -263,7 +262,7 @@ export class Producer {
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     this.events.clear();
     this.queues.clear();
-    for (const c of this.clusterClients) c.disconnect();
+    this.eventConnections.disconnect();
     this.connection.disconnect();
   }
 }

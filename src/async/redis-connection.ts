@@ -92,10 +92,27 @@ export function createRedisConnection(config: Pick<KlueConfig, 'file' | 'async'>
 }
 
 /**
- * The `connection` for a BullMQ constructor. On a single node: options, so BullMQ owns (and
- * closes) its connections. On a cluster BullMQ needs a client: the caller disconnects it after
- * closing the BullMQ object.
+ * Hands out the `connection` for BullMQ constructors, and disconnects what it handed out that
+ * BullMQ will not. On a single node each is options, so BullMQ makes and closes its own
+ * clients. On a cluster BullMQ needs a client, which it leaves open: `disconnect()` closes
+ * those, after the BullMQ objects are closed.
  */
-export function bullConnection(config: Pick<KlueConfig, 'file' | 'async'>, role: ConnectionRole): RedisOptions | Cluster {
-  return usesCluster(config) ? createCluster(config, role) : redisOptions(config, role);
+export class BullConnections {
+  private readonly clusters: Cluster[] = [];
+
+  constructor(
+    private readonly config: Pick<KlueConfig, 'file' | 'async'>,
+    private readonly role: ConnectionRole,
+  ) {}
+
+  next(): RedisOptions | Cluster {
+    if (!usesCluster(this.config)) return redisOptions(this.config, this.role);
+    const cluster = createCluster(this.config, this.role);
+    this.clusters.push(cluster);
+    return cluster;
+  }
+
+  disconnect(): void {
+    for (const c of this.clusters.splice(0)) c.disconnect();
+  }
 }

@@ -7,8 +7,7 @@ import { rootLogger, type Logger } from '../log/logger.js';
 import { metrics } from '../observability/metrics.js';
 import { openEnvelope } from './envelope.js';
 import { bullQueueName, queuePrefix } from './producer.js';
-import { bullConnection } from './redis-connection.js';
-import { Cluster } from 'ioredis';
+import { BullConnections } from './redis-connection.js';
 import { resolveSecret } from './secret.js';
 import { isPermanent, processJob, type TaskResult } from './task-runner.js';
 import { getTask, registeredTasks, taskNames } from './task-registry.js';
@@ -64,12 +63,10 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
   };
 
   const logError = throttledErrorLog(log);
-  const clusterClients: Cluster[] = [];
+  const connections = new BullConnections(config, 'blocking');
   const workers = queues.map((queue) => {
-    const connection = bullConnection(config, 'blocking');
-    if (connection instanceof Cluster) clusterClients.push(connection);
     const worker = new Worker(bullQueueName(queue), processor, {
-      connection,
+      connection: connections.next(),
       prefix: queuePrefix(config),
       concurrency,
       // A task whose worker died (SIGKILL, OOM, crash) runs again once its lock expires and a
@@ -115,7 +112,7 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
           // With Redis down they cannot be released; their locks expire and another worker runs them.
           await waitAtMost(Promise.allSettled([...active].map(([job, token]) => job.moveToWait(token))), RELEASE_TIMEOUT_MS);
         }
-        for (const c of clusterClients) c.disconnect();
+        connections.disconnect();
         log.info({ queues }, 'async: worker stopped');
       })();
       return closing;
