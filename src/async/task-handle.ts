@@ -1,4 +1,5 @@
 import { KlueError } from '../errors/klue-error.js';
+import { errorFromReason } from './failure-reason.js';
 import type { Producer } from './producer.js';
 import { decodeResult, type TaskResult } from './task-runner.js';
 import type { TaskHandle } from './types.js';
@@ -9,7 +10,8 @@ function failed(task: string, id: string, err: unknown): KlueError {
   if (message.startsWith('Job wait ')) {
     return new KlueError('TASK_TIMEOUT', `${task} (job ${id}) did not finish within the wait's timeoutMs`, { cause: err });
   }
-  return new KlueError('TASK_FAILED', `${task} (job ${id}) failed: ${message}`, { cause: err });
+  // BullMQ hands back the failed job's reason as the message.
+  return errorFromReason(task, id, message, err);
 }
 
 /** Handle of a call queued on Redis; result() needs QueueEvents, created on first use only. */

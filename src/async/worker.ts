@@ -6,6 +6,7 @@ import { reportError } from '../errors/reporter.js';
 import { rootLogger, type Logger } from '../log/logger.js';
 import { metrics } from '../observability/metrics.js';
 import { openEnvelope } from './envelope.js';
+import { failureReason } from './failure-reason.js';
 import { bullQueueName, queuePrefix } from './producer.js';
 import { BullConnections } from './redis-connection.js';
 import { resolveSecret } from './secret.js';
@@ -55,7 +56,9 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     try {
       return await processJob({ data: job.data, jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts }, config, secret);
     } catch (err) {
-      if (isPermanent(err)) throw new UnrecoverableError(err instanceof KlueError ? `${err.code}: ${err.message}` : (err as Error).message);
+      // BullMQ stores only a message: it carries the code, for result() in another process.
+      if (isPermanent(err)) throw new UnrecoverableError(failureReason(err));
+      if (err instanceof KlueError) throw new Error(failureReason(err), { cause: err });
       throw err;
     } finally {
       active.delete(job);
