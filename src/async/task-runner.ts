@@ -27,6 +27,26 @@ export interface TaskResult {
   r: unknown;
 }
 
+/**
+ * Rejection of a run whose task this worker does not know, queued less than
+ * `async.unknown_task_grace` ago: most likely a newer version queued it during a rolling
+ * deploy. The worker puts the job back for `retryInMs` without using an attempt.
+ */
+export class UnknownTaskDeferred extends Error {
+  constructor(
+    readonly task: string,
+    readonly retryInMs: number,
+  ) {
+    super(`UNKNOWN_TASK: no task named '${task}' in this worker; put back for ${retryInMs} ms`);
+    this.name = 'UnknownTaskDeferred';
+  }
+}
+
+/** Wait before an unknown task is offered again: 1 s at first, growing with its age, at most 30 s. */
+function unknownTaskRetryMs(ageMs: number): number {
+  return Math.round(Math.min(30_000, Math.max(1_000, ageMs / 4)));
+}
+
 /** Errors after which retrying cannot help: the job fails for good at once. */
 export function isPermanent(err: unknown): boolean {
   return err instanceof PermanentError || (err instanceof KlueError && err.code === 'BAD_ENVELOPE');
@@ -113,9 +133,10 @@ class TaskStore implements ContextStore {
 /**
  * Runs one job: checks the envelope, finds the task, runs it in the caller's context (user,
  * token, request, trace) with a logger bound to request id, user id, task, job id and attempt.
- * Reports the error when this run is the last one. Rejects with what the task threw (or
- * BAD_ENVELOPE, or an `UNKNOWN_TASK...` Error, retried so a newer worker may take it during a
- * deploy). One promise chain rather than async frames: this runs once per job, and with
+ * Reports the error when this run is the last one. Rejects with what the task threw, or
+ * BAD_ENVELOPE, or for a task this worker does not know UnknownTaskDeferred (queued within
+ * `async.unknown_task_grace`) or an `UNKNOWN_TASK...` Error (retried, so a newer worker may
+ * take it). One promise chain rather than async frames: this runs once per job, and with
  * AsyncLocalStorage on (Node 20) every promise made here costs.
  */
 export function processJob(run: JobRun, config: KlueConfig, secret: string): Promise<TaskResult> {
@@ -129,6 +150,16 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
   const store = new TaskStore({ ...payload.ctx, task: { name: payload.task, jobId: run.jobId, attempt: run.attempt } }, run);
   const def = getTask(payload.task);
   if (!def) {
+    const age = Date.now() - payload.at;
+    if (age < config.async.unknown_task_grace) {
+      const deferred = new UnknownTaskDeferred(payload.task, unknownTaskRetryMs(age));
+      metrics().taskRetried.inc(UNKNOWN_LABEL);
+      store.log.warn(
+        { retry_in_ms: deferred.retryInMs, queued_ms_ago: age, known: taskNames() },
+        `async: task ${payload.task} is not known to this worker (a newer version queued it?); put back for a worker that knows it`,
+      );
+      return Promise.reject(deferred);
+    }
     const err = new Error(`UNKNOWN_TASK: no task named '${payload.task}' in this worker (it knows: ${taskNames().join(', ') || 'none'})`);
     return runFailed(err, run, payload, store, UNKNOWN_LABEL, started);
   }

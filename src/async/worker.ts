@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { KlueConfig } from '../config/config-types.js';
 import type { KlueContext } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
@@ -10,7 +10,7 @@ import { failureReason } from './failure-reason.js';
 import { bullQueueName, queuePrefix } from './producer.js';
 import { BullConnections } from './redis-connection.js';
 import { resolveSecret } from './secret.js';
-import { isPermanent, processJob, type TaskResult } from './task-runner.js';
+import { isPermanent, processJob, UnknownTaskDeferred, type TaskResult } from './task-runner.js';
 import { getTask, registeredTasks, taskNames } from './task-registry.js';
 import { waitAtMost } from '../util/wait-at-most.js';
 
@@ -56,6 +56,11 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     try {
       return await processJob({ data: job.data, jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts }, config, secret);
     } catch (err) {
+      if (err instanceof UnknownTaskDeferred) {
+        // Back to the delayed set without using an attempt (BullMQ's manual delay).
+        await job.moveToDelayed(Date.now() + err.retryInMs, token);
+        throw new DelayedError();
+      }
       // BullMQ stores only a message: it carries the code, for result() in another process.
       if (isPermanent(err)) throw new UnrecoverableError(failureReason(err));
       if (err instanceof KlueError) throw new Error(failureReason(err), { cause: err });

@@ -52,6 +52,7 @@ export const configSchema = {
         shutdown_timeout: { type: 'integer', minimum: 0 },
         stalled_interval: { type: 'integer', minimum: 500 },
         max_stalled: { type: 'integer', minimum: 0 },
+        unknown_task_grace: { type: ['integer', 'string'] },
         keep_completed: { type: 'integer', minimum: 0 },
         keep_failed: { type: 'integer', minimum: 0 },
         dashboard: {

@@ -62,6 +62,12 @@ export interface AsyncConfig {
   stalled_interval: number;
   /** Times a task may lose its worker before it is failed for good instead of run again. Default 2. */
   max_stalled: number;
+  /**
+   * Ms (`'10m'` in the file) after it was queued during which a task a worker does not know (an
+   * older worker, during a rolling deploy) is put back for a worker that does, without using an
+   * attempt. Past it, such a task uses its attempts and then fails with UNKNOWN_TASK. Default 10 min.
+   */
+  unknown_task_grace: number;
   /** Completed jobs kept for inspection (count). Default 100. */
   keep_completed: number;
   /** Failed jobs kept for inspection (count). Default 5000. */

@@ -75,6 +75,13 @@ describe('loadConfig', () => {
   it('rejects a bad duration in async defaults', async () => {
     const dir = serviceDir({ 'klue-config.yaml': 'name: x\nasync: {delay: soon}\n' });
     expect((await failure(loadConfig({ dir }))).message).toMatch(/async\.delay: 'soon' is not a duration/);
+    const grace = serviceDir({ 'klue-config.yaml': 'name: x\nasync: {unknown_task_grace: later}\n' });
+    expect((await failure(loadConfig({ dir: grace }))).message).toMatch(/klue-config\.yaml: async\.unknown_task_grace: 'later' is not a duration/);
+  });
+
+  it('reads unknown_task_grace as ms, 10 minutes unless set', async () => {
+    expect((await loadConfig({ dir: serviceDir({ 'klue-config.yaml': 'name: x\n' }) })).async.unknown_task_grace).toBe(600_000);
+    expect((await loadConfig({ dir: serviceDir({ 'klue-config.yaml': 'name: x\nasync: {unknown_task_grace: 5m}\n' }) })).async.unknown_task_grace).toBe(300_000);
   });
 
   it('fails when there is no config file or no spec', async () => {

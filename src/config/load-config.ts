@@ -80,12 +80,13 @@ function readPackageVersion(dir: string): string | undefined {
 }
 
 function asyncConfig(file: string, name: string, section: Record<string, unknown>): AsyncConfig {
-  const a = section as Partial<AsyncConfig>;
-  for (const key of ['delay', 'timeout'] as const) {
+  const a = section as Omit<Partial<AsyncConfig>, 'unknown_task_grace'> & { unknown_task_grace?: number | string };
+  const durations: Partial<Record<'delay' | 'timeout' | 'unknown_task_grace', number>> = {};
+  for (const key of ['delay', 'timeout', 'unknown_task_grace'] as const) {
     const v = a[key];
     if (v === undefined) continue;
     try {
-      parseDuration(v, `async.${key}`);
+      durations[key] = parseDuration(v, `async.${key}`);
     } catch (err) {
       throw new KlueError('CONFIG_INVALID', `${file}: ${(err as Error).message}`);
     }
@@ -109,6 +110,7 @@ function asyncConfig(file: string, name: string, section: Record<string, unknown
     shutdown_timeout: a.shutdown_timeout ?? 30_000,
     stalled_interval: a.stalled_interval ?? 30_000,
     max_stalled: a.max_stalled ?? 2,
+    unknown_task_grace: durations.unknown_task_grace ?? 10 * 60_000,
     keep_completed: a.keep_completed ?? 100,
     keep_failed: a.keep_failed ?? 5000,
     dashboard: a.dashboard ? { ...a.dashboard, path: a.dashboard.path ?? '/admin/queues' } : undefined,

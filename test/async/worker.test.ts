@@ -150,8 +150,27 @@ describe('worker', () => {
     expect(reports.filter((x) => x.report.task?.jobId === handle.id && x.report.task.name === 'itAlwaysFails')).toHaveLength(1);
   });
 
-  it('retries an unknown task, then fails it with UNKNOWN_TASK', async () => {
-    const envelope = sealEnvelope({ id: randomUUID(), task: 'itNobodyKnowsMe', args: [], ctx: {}, at: Date.now() }, resolveSecret(h.config), h.config.async.max_payload);
+  it('puts back an unknown task queued within unknown_task_grace, without using an attempt', async () => {
+    const envelope = sealEnvelope({ id: randomUUID(), task: 'itNewerVersionTask', args: [], ctx: {}, at: Date.now() }, resolveSecret(h.config), h.config.async.max_payload);
+    const job = await h.rawQueue().add('itNewerVersionTask', envelope, { attempts: 1 });
+    const declined = async (after: number) =>
+      waitFor(async () => {
+        const j = await h.rawQueue().getJob(job.id ?? '');
+        return j && (j.processedOn ?? 0) > after && (await j.getState()) === 'delayed' ? j : undefined;
+      }, 10_000, 'the worker to put the job back');
+    const first = await declined(0);
+    // Offered again about 1 s later, and put back again: still no attempt used (with one
+    // attempt, using it would have failed the job for good).
+    const second = await declined(first.processedOn ?? 0);
+    expect(second.attemptsMade).toBe(0);
+    expect((second.processedOn ?? 0) - (first.processedOn ?? 0)).toBeGreaterThan(900);
+    expect(reports.some((x) => x.report.task?.name === 'itNewerVersionTask')).toBe(false);
+    await second.remove();
+  });
+
+  it('past unknown_task_grace, retries an unknown task, then fails it with UNKNOWN_TASK', async () => {
+    const at = Date.now() - h.config.async.unknown_task_grace - 1000;
+    const envelope = sealEnvelope({ id: randomUUID(), task: 'itNobodyKnowsMe', args: [], ctx: {}, at }, resolveSecret(h.config), h.config.async.max_payload);
     const job = await h.rawQueue().add('itNobodyKnowsMe', envelope, { attempts: 2, backoff: { type: 'fixed', delay: 10 } });
     const failed = await failedJob(h, job.id);
     expect(failed?.attemptsMade).toBe(2);

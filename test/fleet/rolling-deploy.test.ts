@@ -21,8 +21,8 @@ let ns: string;
 const NEW_TASK = `import { asynctask } from 'klue/async';
 import { ledger } from './fleet.js';
 
-/** Only version 2 of the service has this task. */
-export const sendReceipt = asynctask({ attempts: 30, backoff: 100 }, async function sendReceipt(id: number) {
+/** Only version 2 of the service has this task; default attempts (3) and backoff (1 s). */
+export const sendReceipt = asynctask(async function sendReceipt(id: number) {
   const { redis, runs } = ledger();
   await redis.hincrby(runs, 'receipt-' + id + '-pid-' + process.pid, 1);
 });
@@ -56,13 +56,19 @@ describe('a rolling deploy', () => {
     const receipts = (await import(join(v2.dir, 'handlers', 'receipts.ts'))) as { sendReceipt: (id: number) => Promise<{ id: string }> };
     const handle = await receipts.sendReceipt(7);
 
-    await oldWorker.waitForLine((l) => l.job_id === handle.id && /UNKNOWN_TASK/.test(String(l.err ?? l.msg)), 20_000, 'v1 to meet the unknown task');
+    await oldWorker.waitForLine((l) => l.job_id === handle.id && /is not known to this worker/.test(String(l.msg)), 20_000, 'v1 to meet the unknown task');
+    // v1 meets it again and again (about every second at first) without using an attempt: with
+    // the default 3 attempts it would otherwise have failed for good within seconds.
+    await new Promise((r) => setTimeout(r, 5000));
+    const declines = oldWorker.lines.filter((l) => typeof l === 'object' && l.job_id === handle.id && /is not known/.test(String(l.msg)));
+    expect(declines.length).toBeGreaterThanOrEqual(3);
+    expect((await redis.hgetall(`fleet:{${ns}}:runs`))).toEqual({});
     expect(await redis.hlen(`fleet:{${ns}}:runs`)).toBe(0);
 
     newWorker = spawnKlue(['worker'], { cwd: v2.dir });
     await newWorker.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('async: worker serving'), 30_000, 'the v2 worker');
-    // The deploy retires the old worker. The task waits out its current backoff (exponential, so
-    // up to tens of seconds by now) and then only the new worker can take it.
+    // The deploy retires the old worker. The task waits out its current delay (a quarter of its
+    // age, at most 30 s) and then only the new worker can take it.
     expect(await oldWorker.stop()).toBe(0);
     await waitFor(async () => (await redis.hlen(`fleet:{${ns}}:runs`)) === 1, 60_000, 'the v2 worker to run the task');
     const [key, runs] = Object.entries(await redis.hgetall(`fleet:{${ns}}:runs`))[0]!;
