@@ -11,6 +11,7 @@ export {
   currentToken,
   currentRequest,
   currentTask,
+  taskSignal,
   currentContext,
   type KlueContext,
   type UserClaims,

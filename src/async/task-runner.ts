@@ -59,11 +59,16 @@ function toKlueErrorForTask(err: unknown, task: string): KlueError {
   return new KlueError('TASK_FAILED', `${task}: ${message}`, { cause: err });
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, task: string): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number, task: string, abort: AbortController): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  // The task itself cannot be cancelled; it goes on in the background, its outcome ignored.
+  // JavaScript cannot stop the task: it is told through its taskSignal(), and whatever it
+  // still does after that is ignored.
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new KlueError('TASK_TIMEOUT', `${task}: still running after ${ms} ms (timeout)`)), ms);
+    timer = setTimeout(() => {
+      const err = new KlueError('TASK_TIMEOUT', `${task}: still running after ${ms} ms (timeout)`);
+      abort.abort(err);
+      reject(err);
+    }, ms);
   });
   promise.catch(() => undefined);
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
@@ -96,16 +101,19 @@ function runPlan(def: TaskDefinition, config: KlueConfig): RunPlan {
 }
 
 /** Calls the task function (a synchronous throw becomes a rejection, in inSpan). */
-function callTask(def: TaskDefinition, args: never[], plan: RunPlan): Promise<unknown> {
-  const running = Promise.resolve(def.fn(...args));
-  return plan.timeoutMs === undefined ? running : withTimeout(running, plan.timeoutMs, def.name);
+function callTask(def: TaskDefinition, args: never[], plan: RunPlan, store: TaskStore): Promise<unknown> {
+  if (plan.timeoutMs === undefined) return Promise.resolve(def.fn(...args));
+  // Only a run that can time out gets a signal (before it starts, so the task sees it): the
+  // others would pay for one never aborted.
+  const abort = store.abortable();
+  return withTimeout(Promise.resolve(def.fn(...args)), plan.timeoutMs, def.name, abort);
 }
 
 /** Runs the task in its context and span; a promise chain, not another async frame per job. */
-function execute(def: TaskDefinition, plan: RunPlan, payload: TaskPayload, run: JobRun, store: ContextStore): Promise<TaskResult> {
+function execute(def: TaskDefinition, plan: RunPlan, payload: TaskPayload, run: JobRun, store: TaskStore): Promise<TaskResult> {
   const args = decodeValue(payload.args) as never[];
   const attributes = { 'klue.task': def.name, 'klue.job_id': run.jobId, 'klue.attempt': run.attempt };
-  return runInContext(store, () => withTaskSpan(plan.spanName, store.ctx.trace, attributes, () => callTask(def, args, plan))).then((result) => ({
+  return runInContext(store, () => withTaskSpan(plan.spanName, store.ctx.trace, attributes, () => callTask(def, args, plan, store))).then((result) => ({
     r: encodeValue(result, def.name, 'result', 'task results'),
   }));
 }
@@ -113,11 +121,21 @@ function execute(def: TaskDefinition, plan: RunPlan, payload: TaskPayload, run: 
 /** A task run's context store. Its logger is made the first time something logs: most runs never do. */
 class TaskStore implements ContextStore {
   private taskLog: Logger | undefined;
+  private abort: AbortController | undefined;
 
   constructor(
     readonly ctx: KlueContext & { task: TaskInfo },
     private readonly run: JobRun,
   ) {}
+
+  /** The controller behind `signal`, made on first use. */
+  abortable(): AbortController {
+    return (this.abort ??= new AbortController());
+  }
+
+  get signal(): AbortSignal | undefined {
+    return this.abort?.signal;
+  }
 
   get log(): Logger {
     return (this.taskLog ??= rootLogger().child({

@@ -47,6 +47,8 @@ export interface ContextStore {
   pending?: Set<Promise<unknown>>;
   /** The first of those enqueues that failed, once one did. */
   pendingFailure?: { err: unknown };
+  /** In a task run with a timeout: aborted when the run passes it. */
+  readonly signal?: AbortSignal;
 }
 
 // One instance per process even if klue is loaded twice (dist and source, or two copies
@@ -85,4 +87,14 @@ export function currentRequest(): RequestInfo | undefined {
 /** Task name, job id and attempt when called inside a task. */
 export function currentTask(): TaskInfo | undefined {
   return contextStorage.getStore()?.ctx.task;
+}
+
+/**
+ * Inside a task run that has a timeout: a signal aborted, with the TASK_TIMEOUT error as its
+ * reason, when the run passes the timeout. The run has failed by then (and may be retried), so
+ * pass the signal to what the task waits on (`fetch(url, { signal })`, streams, your own
+ * checks) for the task to stop rather than run on unobserved. Undefined elsewhere.
+ */
+export function taskSignal(): AbortSignal | undefined {
+  return contextStorage.getStore()?.signal;
 }

@@ -8,7 +8,7 @@ import { asynctask } from '../../src/async/index.js';
 import { importTaskModules } from '../../src/async/task-modules.js';
 import { getTask } from '../../src/async/task-registry.js';
 import { startWorker } from '../../src/async/worker.js';
-import { currentRequest, currentTask, currentUser } from '../../src/context/context.js';
+import { currentRequest, currentTask, currentUser, taskSignal } from '../../src/context/context.js';
 import { KlueError } from '../../src/errors/klue-error.js';
 import { waitFor } from './helpers/config.js';
 import { inRequest, requestStore, startHarness, type Harness } from './helpers/harness.js';
@@ -23,11 +23,20 @@ const slow = asynctask(async function lifecycleSlow(marker: string) {
   state.set(marker, 'done');
   return 'finished';
 });
-const hangs = asynctask({ name: 'lifecycleHangs', timeout: '50ms', attempts: 1 }, async () => {
-  await new Promise((r) => setTimeout(r, 5000));
+const hangs = asynctask({ name: 'lifecycleHangs', timeout: '50ms', attempts: 1 }, async (marker: string) => {
+  const signal = taskSignal();
+  state.set(marker, signal ? 'has a signal' : 'no signal');
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 5000);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      state.set(marker, `aborted: ${(signal.reason as KlueError).code}`);
+      resolve();
+    });
+  });
 });
 const child = asynctask(async function lifecycleChild(marker: string) {
-  state.set(marker, JSON.stringify({ user: currentUser()?.sub, request: currentRequest()?.id, parent: currentTask()?.name }));
+  state.set(marker, JSON.stringify({ user: currentUser()?.sub, request: currentRequest()?.id, parent: currentTask()?.name, signal: taskSignal() !== undefined }));
 });
 const parent = asynctask(async function lifecycleParent(marker: string) {
   const handle = await child(marker);
@@ -69,11 +78,14 @@ describe('worker lifecycle', () => {
 
   it('fails a task that outlives its timeout with TASK_TIMEOUT', async () => {
     h = await startHarness();
-    const handle = await hangs();
+    const marker = randomUUID();
+    const handle = await hangs(marker);
     const caught = await failureOf(handle.result());
     // The code the worker raised crosses processes through the job's failed reason.
     expect((caught as KlueError).code).toBe('TASK_TIMEOUT');
     expect((caught as KlueError).message).toMatch(/^lifecycleHangs \(job \d+\) failed: lifecycleHangs: still running after 50 ms \(timeout\)$/);
+    // The task was told, through taskSignal(), and stopped waiting at once.
+    expect(state.get(marker)).toBe('aborted: TASK_TIMEOUT');
   });
 
   it('lets a task queue tasks that run in the same user and request context', async () => {
@@ -83,7 +95,8 @@ describe('worker lifecycle', () => {
     const childId = await handle.result<string>();
     expect(childId).not.toBe(handle.id);
     const seen = await waitFor(() => state.get(marker));
-    expect(JSON.parse(seen)).toEqual({ user: 'ann', request: 'req-parent', parent: 'lifecycleChild' });
+    // A task without a timeout gets no signal.
+    expect(JSON.parse(seen)).toEqual({ user: 'ann', request: 'req-parent', parent: 'lifecycleChild', signal: false });
   });
 
   it('serves the queues of registered tasks by default, or only those asked for', async () => {
