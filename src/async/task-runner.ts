@@ -10,6 +10,7 @@ import { decodeValue, encodeValue } from './codec.js';
 import { openEnvelope, type TaskPayload } from './envelope.js';
 import { PermanentError } from './permanent-error.js';
 import { getTask, taskNames, type TaskDefinition } from './task-registry.js';
+import { deferUnknownTask } from './unknown-task.js';
 
 /** One run of a queued job, as a worker (or the inline runner) sees it. */
 export interface JobRun {
@@ -25,26 +26,6 @@ export interface JobRun {
 /** What a job returns: the encoded task result, wrapped so a string result is never mistaken for JSON text. */
 export interface TaskResult {
   r: unknown;
-}
-
-/**
- * Rejection of a run whose task this worker does not know, queued less than
- * `async.unknown_task_grace` ago: most likely a newer version queued it during a rolling
- * deploy. The worker puts the job back for `retryInMs` without using an attempt.
- */
-export class UnknownTaskDeferred extends Error {
-  constructor(
-    readonly task: string,
-    readonly retryInMs: number,
-  ) {
-    super(`UNKNOWN_TASK: no task named '${task}' in this worker; put back for ${retryInMs} ms`);
-    this.name = 'UnknownTaskDeferred';
-  }
-}
-
-/** Wait before an unknown task is offered again: 1 s at first, growing with its age, at most 30 s. */
-function unknownTaskRetryMs(ageMs: number): number {
-  return Math.round(Math.min(30_000, Math.max(1_000, ageMs / 4)));
 }
 
 /** Errors after which retrying cannot help: the job fails for good at once. */
@@ -168,14 +149,9 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
   const store = new TaskStore({ ...payload.ctx, task: { name: payload.task, jobId: run.jobId, attempt: run.attempt } }, run);
   const def = getTask(payload.task);
   if (!def) {
-    const age = Date.now() - payload.at;
-    if (age < config.async.unknown_task_grace) {
-      const deferred = new UnknownTaskDeferred(payload.task, unknownTaskRetryMs(age));
+    const deferred = deferUnknownTask(payload, config, store.log);
+    if (deferred) {
       metrics().taskRetried.inc(UNKNOWN_LABEL);
-      store.log.warn(
-        { retry_in_ms: deferred.retryInMs, queued_ms_ago: age, known: taskNames() },
-        `async: task ${payload.task} is not known to this worker (a newer version queued it?); put back for a worker that knows it`,
-      );
       return Promise.reject(deferred);
     }
     const err = new Error(`UNKNOWN_TASK: no task named '${payload.task}' in this worker (it knows: ${taskNames().join(', ') || 'none'})`);

@@ -10,7 +10,8 @@ import { failureReason } from './failure-reason.js';
 import { bullQueueName, queuePrefix } from './producer.js';
 import { BullConnections } from './redis-connection.js';
 import { resolveSecret } from './secret.js';
-import { isPermanent, processJob, UnknownTaskDeferred, type TaskResult } from './task-runner.js';
+import { isPermanent, processJob, type TaskResult } from './task-runner.js';
+import { UnknownTaskDeferred } from './unknown-task.js';
 import { getTask, registeredTasks, taskNames } from './task-registry.js';
 import { waitAtMost } from '../util/wait-at-most.js';
 

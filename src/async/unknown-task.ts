@@ -1,0 +1,39 @@
+import type { KlueConfig } from '../config/config-types.js';
+import type { Logger } from '../log/logger.js';
+import type { TaskPayload } from './envelope.js';
+import { taskNames } from './task-registry.js';
+
+/**
+ * Rejection of a run whose task this worker does not know, queued less than
+ * `async.unknown_task_grace` ago: most likely a newer version queued it during a rolling
+ * deploy. The worker puts the job back for `retryInMs` without using an attempt.
+ */
+export class UnknownTaskDeferred extends Error {
+  constructor(
+    readonly task: string,
+    readonly retryInMs: number,
+  ) {
+    super(`UNKNOWN_TASK: no task named '${task}' in this worker; put back for ${retryInMs} ms`);
+    this.name = 'UnknownTaskDeferred';
+  }
+}
+
+/** Wait before an unknown task is offered again: 1 s at first, a quarter of its age later, at most 30 s. */
+function retryMs(ageMs: number): number {
+  return Math.round(Math.min(30_000, Math.max(1_000, ageMs / 4)));
+}
+
+/**
+ * For a task this worker does not know: the deferral (logged) while it is within
+ * `async.unknown_task_grace` of being queued; undefined past it, when it uses its attempts.
+ */
+export function deferUnknownTask(payload: TaskPayload, config: KlueConfig, log: Logger): UnknownTaskDeferred | undefined {
+  const age = Date.now() - payload.at;
+  if (age >= config.async.unknown_task_grace) return undefined;
+  const deferred = new UnknownTaskDeferred(payload.task, retryMs(age));
+  log.warn(
+    { retry_in_ms: deferred.retryInMs, queued_ms_ago: age, known: taskNames() },
+    `async: task ${payload.task} is not known to this worker (a newer version queued it?); put back for a worker that knows it`,
+  );
+  return deferred;
+}
