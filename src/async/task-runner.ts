@@ -36,7 +36,6 @@ export function isPermanent(err: unknown): boolean {
 function toKlueErrorForTask(err: unknown, task: string): KlueError {
   if (err instanceof KlueError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  if (message.startsWith('UNKNOWN_TASK')) return new KlueError('UNKNOWN_TASK', message, { cause: err });
   return new KlueError('TASK_FAILED', `${task}: ${message}`, { cause: err });
 }
 
@@ -134,7 +133,7 @@ class TaskStore implements ContextStore {
  * token, request, trace) with a logger bound to request id, user id, task, job id and attempt.
  * Reports the error when this run is the last one. Rejects with what the task threw, or
  * BAD_ENVELOPE, or for a task this worker does not know UnknownTaskDeferred (queued within
- * `async.unknown_task_grace`) or an `UNKNOWN_TASK...` Error (retried, so a newer worker may
+ * `async.unknown_task_grace`) or UNKNOWN_TASK (retried, so a newer worker may
  * take it). One promise chain rather than async frames: this runs once per job, and with
  * AsyncLocalStorage on (Node 20) every promise made here costs.
  */
@@ -154,7 +153,7 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
       metrics().taskRetried.inc(UNKNOWN_LABEL);
       return Promise.reject(deferred);
     }
-    const err = new Error(`UNKNOWN_TASK: no task named '${payload.task}' in this worker (it knows: ${taskNames().join(', ') || 'none'})`);
+    const err = new KlueError('UNKNOWN_TASK', `no task named '${payload.task}' in this worker (it knows: ${taskNames().join(', ') || 'none'})`);
     return runFailed(err, run, payload, store, UNKNOWN_LABEL, started);
   }
   const plan = runPlan(def, config);
