@@ -1,5 +1,5 @@
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
-import { Cluster, type Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { KlueConfig } from '../config/config-types.js';
 import { KlueError } from '../errors/klue-error.js';
