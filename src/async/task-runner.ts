@@ -21,6 +21,11 @@ export interface JobRun {
   /** 1 for the first run. */
   attempt: number;
   attempts: number;
+  /**
+   * Aborted (its reason a WORKER_SHUTDOWN error) once the worker has put this run's job back in
+   * the queue at shutdown: the run's `taskSignal()` is told, and how it ends no longer counts.
+   */
+  released?: AbortSignal;
 }
 
 /** What a job returns: the encoded task result, wrapped so a string result is never mistaken for JSON text. */
@@ -83,8 +88,6 @@ function runPlan(def: TaskDefinition, config: KlueConfig): RunPlan {
 /** Calls the task function (a synchronous throw becomes a rejection, in inSpan). */
 function callTask(def: TaskDefinition, args: never[], plan: RunPlan, store: TaskStore): Promise<unknown> {
   if (plan.timeoutMs === undefined) return Promise.resolve(def.fn(...args));
-  // Only a run that can time out gets a signal (before it starts, so the task sees it): the
-  // others would pay for one never aborted.
   const abort = store.abortable();
   return withTimeout(Promise.resolve(def.fn(...args)), plan.timeoutMs, def.name, abort);
 }
@@ -98,23 +101,41 @@ function execute(def: TaskDefinition, plan: RunPlan, payload: TaskPayload, run: 
   }));
 }
 
-/** A task run's context store. Its logger is made the first time something logs: most runs never do. */
+/**
+ * A task run's context store. Its logger and its abort signal are made the first time something
+ * asks: most runs never log, and only runs that can time out or call taskSignal() need a signal.
+ */
 class TaskStore implements ContextStore {
   private taskLog: Logger | undefined;
   private abort: AbortController | undefined;
+  private unlink: (() => void) | undefined;
 
   constructor(
     readonly ctx: KlueContext & { task: TaskInfo },
     private readonly run: JobRun,
   ) {}
 
-  /** The controller behind `signal`, made on first use. */
+  /** The controller behind `signal`, made on first use; it follows the worker's release of the run. */
   abortable(): AbortController {
-    return (this.abort ??= new AbortController());
+    if (this.abort) return this.abort;
+    const abort = (this.abort = new AbortController());
+    const released = this.run.released;
+    if (released?.aborted) abort.abort(released.reason);
+    else if (released) {
+      const onRelease = () => abort.abort(released.reason);
+      released.addEventListener('abort', onRelease, { once: true });
+      this.unlink = () => released.removeEventListener('abort', onRelease);
+    }
+    return abort;
   }
 
-  get signal(): AbortSignal | undefined {
-    return this.abort?.signal;
+  get signal(): AbortSignal {
+    return this.abortable().signal;
+  }
+
+  /** The run has settled: a later release of the worker's runs is none of its business. */
+  end(): void {
+    this.unlink?.();
   }
 
   get log(): Logger {
@@ -162,17 +183,35 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
     running = execute(def, plan, payload, run, store);
   } catch (err) {
     // Arguments that do not decode, or a task function that throws before returning a promise.
+    store.end();
     return runFailed(err, run, payload, store, plan.label, started);
   }
   return running.then(
     (result) => {
+      store.end();
+      if (run.released?.aborted) return ranOnAfterRelease(result, run.released, store);
       const m = metrics();
       m.taskCompleted.inc(plan.label);
       m.taskDuration.observe(plan.completedLabels, (performance.now() - started) / 1000);
       return result;
     },
-    (err: unknown) => runFailed(err, run, payload, store, plan.label, started),
+    (err: unknown) => {
+      store.end();
+      if (run.released?.aborted) return ranOnAfterRelease(err, run.released, store);
+      return runFailed(err, run, payload, store, plan.label, started);
+    },
   );
+}
+
+/**
+ * A run that ended after its worker put the job back in the queue (shutdown): the next run is
+ * the one that counts, so this one is neither counted nor reported. It rejects, so nothing
+ * stores its result either.
+ */
+function ranOnAfterRelease(outcome: unknown, released: AbortSignal, store: TaskStore): Promise<never> {
+  const failed = outcome instanceof Error ? outcome.message : undefined;
+  store.log.info({ err: failed }, `async: task ${store.ctx.task.name} ended after its job was put back in the queue; this run does not count`);
+  return Promise.reject(released.reason as Error);
 }
 
 /** A job whose data is not a valid klue envelope: logged, counted and reported, never retried. */

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { KlueConfig } from '../config/config-types.js';
 import type { KlueContext } from '../context/context.js';
@@ -51,11 +52,15 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
   const concurrency = options.concurrency ?? config.async.concurrency;
 
   const active = new Map<Job, string | undefined>();
+  // Aborted once the runs still active at shutdown_timeout are back in the queue: their
+  // taskSignal() tells them to stop. Every active run may listen, hence no listener limit.
+  const release = new AbortController();
+  setMaxListeners(0, release.signal);
   const processor = async (job: Job, token?: string): Promise<TaskResult> => {
     const attempts = job.opts.attempts ?? 1;
     active.set(job, token);
     try {
-      return await processJob({ data: job.data, jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts }, config, secret);
+      return await processJob({ data: job.data, jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts, released: release.signal }, config, secret);
     } catch (err) {
       if (err instanceof UnknownTaskDeferred) {
         // Back to the delayed set without using an attempt (BullMQ's manual delay).
@@ -120,6 +125,10 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
           // with the process.
           // With Redis down they cannot be released; their locks expire and another worker runs them.
           await waitAtMost(Promise.allSettled([...active].map(([job, token]) => job.moveToWait(token))), RELEASE_TIMEOUT_MS);
+          // Told only once their jobs are back: a run that stops at once cannot complete its job first.
+          release.abort(
+            new KlueError('WORKER_SHUTDOWN', `the worker stopped with the task still running after async.shutdown_timeout (${config.async.shutdown_timeout} ms); it was put back in the queue`),
+          );
         }
         connections.disconnect();
         log.info({ queues }, 'async: worker stopped');

@@ -47,7 +47,7 @@ export interface ContextStore {
   pending?: Set<Promise<unknown>>;
   /** The first of those enqueues that failed, once one did. */
   pendingFailure?: { err: unknown };
-  /** In a task run with a timeout: aborted when the run passes it. */
+  /** In a task run: aborted when the run passes its timeout or its worker gives it up at shutdown. */
   readonly signal?: AbortSignal;
 }
 
@@ -90,10 +90,13 @@ export function currentTask(): TaskInfo | undefined {
 }
 
 /**
- * Inside a task run that has a timeout: a signal aborted, with the TASK_TIMEOUT error as its
- * reason, when the run passes the timeout. The run has failed by then (and may be retried), so
- * pass the signal to what the task waits on (`fetch(url, { signal })`, streams, your own
- * checks) for the task to stop rather than run on unobserved. Undefined elsewhere.
+ * Inside a task run: a signal aborted when the run stops counting, with a KlueError as its reason:
+ * - `TASK_TIMEOUT` when the run passes its `timeout` (the run has failed by then, and may be retried);
+ * - `WORKER_SHUTDOWN` when a stopping worker, past `async.shutdown_timeout`, has put the run's job
+ *   back in the queue for another worker.
+ * JavaScript cannot stop a function, so pass the signal to what the task waits on
+ * (`fetch(url, { signal })`, streams, your own checks) for the task to stop rather than run on
+ * unobserved. Undefined outside tasks. Made on first call: runs that never ask pay nothing.
  */
 export function taskSignal(): AbortSignal | undefined {
   return contextStorage.getStore()?.signal;

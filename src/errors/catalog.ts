@@ -21,6 +21,7 @@ export const ERROR_CATALOG = {
   BAD_ENVELOPE: { status: 500, message: 'A queued job is not a valid, correctly signed klue task envelope' },
   TASK_TIMEOUT: { status: 500, message: 'A task ran longer than its timeout' },
   TASK_FAILED: { status: 500, message: 'A task failed and will not be retried' },
+  WORKER_SHUTDOWN: { status: 503, message: 'The worker stopped before the task finished; the task was put back in the queue' },
   CONFIG_INVALID: { status: 500, message: 'The klue config file is invalid' },
   ENV_SECRET_MISSING: { status: 500, message: 'A config value names an environment secret that is not set' },
   SPEC_INVALID: { status: 500, message: 'An API spec file is invalid' },

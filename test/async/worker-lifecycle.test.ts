@@ -35,8 +35,16 @@ const hangs = asynctask({ name: 'lifecycleHangs', timeout: '50ms', attempts: 1 }
     });
   });
 });
+// Waits until its taskSignal() is aborted, and records why.
+const stuck = asynctask(async function lifecycleStuck(marker: string) {
+  const signal = taskSignal();
+  state.set(marker, 'started');
+  await new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve()));
+  state.set(marker, `aborted: ${(signal?.reason as KlueError).code}`);
+  return 'stopped';
+});
 const child = asynctask(async function lifecycleChild(marker: string) {
-  state.set(marker, JSON.stringify({ user: currentUser()?.sub, request: currentRequest()?.id, parent: currentTask()?.name, signal: taskSignal() !== undefined }));
+  state.set(marker, JSON.stringify({ user: currentUser()?.sub, request: currentRequest()?.id, parent: currentTask()?.name, signal: taskSignal()?.aborted }));
 });
 const parent = asynctask(async function lifecycleParent(marker: string) {
   const handle = await child(marker);
@@ -76,6 +84,22 @@ describe('worker lifecycle', () => {
     expect(await (await h.rawQueue().getJob(handle.id))?.getState()).toBe('waiting');
   });
 
+  it('tells a run put back at shutdown through taskSignal(); how it then ends does not count', async () => {
+    h = await startHarness({ async: { shutdown_timeout: 100 } });
+    const marker = randomUUID();
+    const handle = await stuck(marker);
+    await waitFor(() => state.get(marker) === 'started');
+    await h.worker?.close();
+    await waitFor(() => state.get(marker)?.startsWith('aborted'));
+    expect(state.get(marker)).toBe('aborted: WORKER_SHUTDOWN');
+    // The run returned once told, but its job stays in the queue, unused, for the next worker.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const job = await h.rawQueue().getJob(handle.id);
+    expect(await job?.getState()).toBe('waiting');
+    expect(job?.attemptsMade).toBe(0);
+    expect(job?.returnvalue ?? null).toBeNull();
+  });
+
   it('fails a task that outlives its timeout with TASK_TIMEOUT', async () => {
     h = await startHarness();
     const marker = randomUUID();
@@ -95,7 +119,7 @@ describe('worker lifecycle', () => {
     const childId = await handle.result<string>();
     expect(childId).not.toBe(handle.id);
     const seen = await waitFor(() => state.get(marker));
-    // A task without a timeout gets no signal.
+    // A task without a timeout has a signal too, not aborted.
     expect(JSON.parse(seen)).toEqual({ user: 'ann', request: 'req-parent', parent: 'lifecycleChild', signal: false });
   });
 
