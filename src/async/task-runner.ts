@@ -26,6 +26,8 @@ export interface JobRun {
    * the queue at shutdown: the run's `taskSignal()` is told, and how it ends no longer counts.
    */
   released?: AbortSignal;
+  /** Set when the job's record in Redis could not be read: the run fails for good (BAD_ENVELOPE) with this reason. */
+  unreadable?: string;
 }
 
 /** What a job returns: the encoded task result, wrapped so a string result is never mistaken for JSON text. */
@@ -160,6 +162,7 @@ class TaskStore implements ContextStore {
  */
 export function processJob(run: JobRun, config: KlueConfig, secret: string): Promise<TaskResult> {
   const started = performance.now();
+  if (run.unreadable !== undefined) return rejectEnvelope(new KlueError('BAD_ENVELOPE', run.unreadable), run);
   let payload: TaskPayload;
   try {
     payload = openEnvelope(run.data, secret, config.async.max_payload);

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { KlueConfig } from '../config/config-types.js';
 import type { KlueContext } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
@@ -9,6 +9,7 @@ import { metrics } from '../observability/metrics.js';
 import { openEnvelope } from './envelope.js';
 import { failureReason } from './failure-reason.js';
 import { bullQueueName, queuePrefix } from './producer.js';
+import { KlueBullWorker, unreadableReason } from './bull-worker.js';
 import { BullConnections } from './redis-connection.js';
 import { resolveSecret } from './secret.js';
 import { isPermanent, processJob, type TaskResult } from './task-runner.js';
@@ -60,7 +61,7 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     const attempts = job.opts.attempts ?? 1;
     active.set(job, token);
     try {
-      return await processJob({ data: job.data, jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts, released: release.signal }, config, secret);
+      return await processJob({ data: job.data, jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts, released: release.signal, unreadable: unreadableReason(job) }, config, secret);
     } catch (err) {
       if (err instanceof UnknownTaskDeferred) {
         // Back to the delayed set without using an attempt (BullMQ's manual delay).
@@ -79,7 +80,7 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
   const logError = throttledErrorLog(log);
   const connections = new BullConnections(config, 'blocking');
   const workers = queues.map((queue) => {
-    const worker = new Worker(bullQueueName(queue), processor, {
+    const worker = new KlueBullWorker(bullQueueName(queue), processor, {
       connection: connections.next(),
       prefix: queuePrefix(config),
       concurrency,

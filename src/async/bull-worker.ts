@@ -1,0 +1,45 @@
+import { Worker, type Job, type JobJsonRaw } from 'bullmq';
+
+const unreadable = new WeakMap<Job, string>();
+
+/**
+ * BullMQ's Worker, except for a job whose stored record does not parse (data, opts, progress or
+ * parent that is not JSON, written to Redis by something other than BullMQ). BullMQ throws while
+ * building such a job after it has moved it to active, so the job stalls, goes back to wait,
+ * is taken and throws again, for ever, with a warning each time. Here it becomes a job with no
+ * data and no options, marked unreadable, which the processor fails for good with the reason.
+ */
+export class KlueBullWorker extends Worker {
+  protected override createJob(raw: JobJsonRaw, jobId: string): Job {
+    try {
+      return super.createJob(raw, jobId);
+    } catch (err) {
+      // Only what BullMQ reads without parsing JSON: ids, counters, timestamps and a deferred failure.
+      const bare: JobJsonRaw = {
+        id: raw.id,
+        name: raw.name,
+        data: 'null',
+        opts: '{}',
+        progress: '0',
+        delay: raw.delay,
+        priority: raw.priority,
+        timestamp: raw.timestamp,
+        failedReason: raw.failedReason,
+        returnvalue: '',
+        processedOn: raw.processedOn,
+        atm: raw.atm,
+        ats: raw.ats,
+        stc: raw.stc,
+        defa: raw.defa,
+      };
+      const job = super.createJob(bare, jobId);
+      unreadable.set(job, `the job's record in Redis is unreadable (${(err as Error).message})`);
+      return job;
+    }
+  }
+}
+
+/** Why a job's stored record could not be read, for a job KlueBullWorker had to build without it. */
+export function unreadableReason(job: Job): string | undefined {
+  return unreadable.get(job);
+}
