@@ -13,7 +13,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { freePort, startRedis, stopAndClean } from '../test/helpers/redis.js';
 import { drainQueued, type WorkerRun, type WorkerVariant } from './lib/worker-run.js';
-import { benchDir, cpuSeconds, fixtureDir, median, repoRoot, rssMb, runtimeTsconfig, sleep, spawnChild, type Child, type Message } from './lib/common.js';
+import { benchDir, cpuSeconds, fixtureDir, median, quartiles, repoRoot, rssMb, runtimeTsconfig, sleep, spawnChild, type Child, type Message } from './lib/common.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -22,8 +22,8 @@ const only = onlyArg ? new Set(onlyArg.split(',')) : undefined;
 const runs = (section: string) => !only || only.has(section);
 
 const S = quick
-  ? { httpSeconds: 3, httpRounds: 2, rateSeconds: 3, warmup: 1, enqueueN: 2000, enqueueRounds: 2, workerN: 10_000, workerRounds: 2, e2eSeconds: 4, e2eRounds: 2, maxN: 5000, memoryN: 10_000, settleMs: 5000 }
-  : { httpSeconds: 5, httpRounds: 5, rateSeconds: 6, warmup: 2, enqueueN: 5000, enqueueRounds: 3, workerN: 50_000, workerRounds: 3, e2eSeconds: 8, e2eRounds: 3, maxN: 20_000, memoryN: 50_000, settleMs: 22_000 };
+  ? { httpSeconds: 1, httpRounds: 6, rateSeconds: 3, rateRounds: 2, warmup: 1, enqueueN: 2000, enqueueRounds: 2, workerN: 10_000, workerRounds: 2, e2eSeconds: 4, e2eRounds: 2, maxN: 5000, memoryN: 10_000, settleMs: 5000 }
+  : { httpSeconds: 1, httpRounds: 25, rateSeconds: 6, rateRounds: 5, warmup: 2, enqueueN: 5000, enqueueRounds: 3, workerN: 50_000, workerRounds: 3, e2eSeconds: 8, e2eRounds: 3, maxN: 20_000, memoryN: 50_000, settleMs: 22_000 };
 
 const redis = await startRedis();
 // Every child (klue server, producer, worker, CLI) uses this Redis.
@@ -79,6 +79,7 @@ async function httpSection(): Promise<void> {
   const klue = spawnChild('klue-server.ts', {}, { REDIS_URL: redis.url });
   const bare = spawnChild('bare-server.ts', { redisUrl: redis.url });
   const bareAls = spawnChild('bare-server.ts', { redisUrl: redis.url, als: true });
+  const load = spawnChild('load.ts', {});
   try {
     const klueUrl = String((await klue.next('ready')).url);
     const bareUrl = String((await bare.next('ready')).url);
@@ -90,7 +91,15 @@ async function httpSection(): Promise<void> {
       { key: 'c_als', label: "(c') bare Fastify + AsyncLocalStorage", url: `${bareAlsUrl}/orders/check`, server: bareAls },
       { key: 'd', label: '(d) bare Fastify + queue.add()', url: `${bareUrl}/orders`, server: bare },
     ];
-    for (const v of variants) await oneShot('load.ts', { url: v.url, seconds: S.warmup, connections: 50 });
+    // One load generator for the whole section: a round's slices follow each other within a
+    // second or so, so that a change of the machine's speed (on some VMs it swings by 2x over
+    // tens of seconds) falls on both sides of a ratio rather than between them.
+    await load.next('ready');
+    const measure = async (args: { url: string; seconds: number; connections: number; rate?: number }): Promise<Message> => {
+      load.send({ type: 'run', ...args });
+      return load.next('result');
+    };
+    for (const v of variants) await measure({ url: v.url, seconds: S.warmup, connections: 50 });
     const rounds: Record<string, Record<string, number>>[] = [];
     for (let r = 0; r < S.httpRounds; r++) {
       const round: Record<string, Record<string, number>> = {};
@@ -98,7 +107,7 @@ async function httpSection(): Promise<void> {
         await flush();
         const cpu0 = cpuSeconds(v.server.pid);
         const rcpu0 = cpuSeconds(redisPid);
-        const res = await oneShot('load.ts', { url: v.url, seconds: S.httpSeconds, connections: 50 });
+        const res = await measure({ url: v.url, seconds: S.httpSeconds, connections: 50 });
         const cpu = cpuSeconds(v.server.pid) - cpu0;
         const rcpu = cpuSeconds(redisPid) - rcpu0;
         const ok = Number(res.ok);
@@ -118,7 +127,9 @@ async function httpSection(): Promise<void> {
     const m = Object.fromEntries(variants.map((v) => [v.key, { rps: med(v.key, 'rps'), p50: med(v.key, 'p50'), p99: med(v.key, 'p99'), serverCpuUsPerReq: med(v.key, 'serverCpuUsPerReq'), redisCpuUsPerReq: med(v.key, 'redisCpuUsPerReq'), errors: med(v.key, 'errors') }]));
     // Ratios per round (both sides measured minutes apart at most), then their median: steadier
     // than a ratio of medians on a machine whose speed drifts.
-    const paired = (x: string, y: string) => median(rounds.map((r) => (r[x]?.rps ?? NaN) / (r[y]?.rps ?? NaN)));
+    const perRound = (x: string, y: string) => rounds.map((r) => (r[x]?.rps ?? NaN) / (r[y]?.rps ?? NaN));
+    const paired = (x: string, y: string) => median(perRound(x, y));
+    const middle = (x: string, y: string) => quartiles(perRound(x, y)).map((q) => ratio(q, 1));
     const ratios = {
       a_over_b: ratio(paired('a', 'b'), 1),
       b_over_c: ratio(paired('b', 'c'), 1),
@@ -127,18 +138,20 @@ async function httpSection(): Promise<void> {
       d_over_c: ratio(paired('d', 'c'), 1),
       a_over_d: ratio(paired('a', 'd'), 1),
     };
-    table(`1. HTTP, 50 connections, ${S.httpSeconds} s x ${S.httpRounds} rounds (medians)`, ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'redis CPU µs/req', 'errors'],
+    // The middle half of the per-round ratios: a wide one says the machine was too noisy to tell.
+    const spread = { a_over_b: middle('a', 'b'), b_over_c: middle('b', 'c') };
+    table(`1. HTTP, 50 connections, ${S.httpSeconds} s x ${S.httpRounds} rounds, the variants interleaved (medians)`, ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'redis CPU µs/req', 'errors'],
       variants.map((v) => [v.label, fmt(m[v.key]?.rps), fmt(m[v.key]?.p50, 1), fmt(m[v.key]?.p99, 1), fmt(m[v.key]?.serverCpuUsPerReq), fmt(m[v.key]?.redisCpuUsPerReq), fmt(m[v.key]?.errors)]));
-    console.log(`  ratios (median of per-round ratios): a/b ${ratios.a_over_b} (target >= 0.8), b/c ${ratios.b_over_c} (target >= 0.8), b/c' ${ratios.b_over_c_als}, c'/c ${ratios.c_als_over_c}, d/c ${ratios.d_over_c}, a/d ${ratios.a_over_d}`);
+    console.log(`  ratios (median of per-round ratios): a/b ${ratios.a_over_b} (middle half ${spread.a_over_b.join('–')}; target >= 0.8), b/c ${ratios.b_over_c} (middle half ${spread.b_over_c.join('–')}; target >= 0.8), b/c' ${ratios.b_over_c_als}, c'/c ${ratios.c_als_over_c}, d/c ${ratios.d_over_c}, a/d ${ratios.a_over_d}`);
 
     // The same endpoints at a steady 1,000 requests/s: latency, not throughput.
     const paced = variants.filter((v) => v.key !== 'c' && v.key !== 'c_als');
     const rateRounds: Record<string, Record<string, number>>[] = [];
-    for (let r = 0; r < S.httpRounds; r++) {
+    for (let r = 0; r < S.rateRounds; r++) {
       const round: Record<string, Record<string, number>> = {};
       for (const v of rotate(paced, r)) {
         await flush();
-        const res = await oneShot('load.ts', { url: v.url, seconds: S.rateSeconds, connections: 50, rate: 1000 });
+        const res = await measure({ url: v.url, seconds: S.rateSeconds, connections: 50, rate: 1000 });
         round[v.key] = { rps: Math.round(Number(res.rps)), p50: Number(res.p50), p99: Number(res.p99) };
       }
       rateRounds.push(round);
@@ -146,8 +159,9 @@ async function httpSection(): Promise<void> {
     const rm = Object.fromEntries(paced.map((v) => [v.key, { rps: median(rateRounds.map((r) => r[v.key]?.rps ?? NaN)), p50: median(rateRounds.map((r) => r[v.key]?.p50 ?? NaN)), p99: median(rateRounds.map((r) => r[v.key]?.p99 ?? NaN)) }]));
     table('   at a steady 1,000 requests/s (autocannon overallRate; latency in ms, autocannon resolution)', ['endpoint', 'req/s', 'p50 ms', 'p99 ms'],
       paced.map((v) => [v.label, fmt(rm[v.key]?.rps), fmt(rm[v.key]?.p50, 1), fmt(rm[v.key]?.p99, 1)]));
-    results.http = { connections: 50, seconds: S.httpSeconds, rounds, medians: m, ratios, at1000: { rounds: rateRounds, medians: rm } };
+    results.http = { connections: 50, seconds: S.httpSeconds, rounds, medians: m, ratios, spread, at1000: { rounds: rateRounds, medians: rm } };
   } finally {
+    await load.stop();
     await klue.stop();
     await bare.stop();
     await bareAls.stop();
