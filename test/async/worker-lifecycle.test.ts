@@ -74,27 +74,29 @@ describe('worker lifecycle', () => {
     expect(await (await h.rawQueue().getJob(handle.id))?.getState()).toBe('completed');
   });
 
-  it('after shutdown_timeout, puts unfinished jobs back in the queue and closes', async () => {
-    h = await startHarness({ async: { shutdown_timeout: 100 } });
+  /** Queues `task` under a worker with a 100 ms shutdown_timeout, and closes the worker while the task runs. */
+  async function closeWhileRunning(task: (marker: string) => Promise<{ id: string }>): Promise<{ marker: string; handle: { id: string }; harness: Harness }> {
+    const harness = (h = await startHarness({ async: { shutdown_timeout: 100 } }));
     const marker = randomUUID();
-    const handle = await slow(marker);
+    const handle = await task(marker);
     await waitFor(() => state.get(marker) === 'started');
-    await h.worker?.close();
+    await harness.worker?.close();
+    return { marker, handle, harness };
+  }
+
+  it('after shutdown_timeout, puts unfinished jobs back in the queue and closes', async () => {
+    const { marker, handle, harness } = await closeWhileRunning(slow);
     expect(state.get(marker)).toBe('started');
-    expect(await (await h.rawQueue().getJob(handle.id))?.getState()).toBe('waiting');
+    expect(await (await harness.rawQueue().getJob(handle.id))?.getState()).toBe('waiting');
   });
 
   it('tells a run put back at shutdown through taskSignal(); how it then ends does not count', async () => {
-    h = await startHarness({ async: { shutdown_timeout: 100 } });
-    const marker = randomUUID();
-    const handle = await stuck(marker);
-    await waitFor(() => state.get(marker) === 'started');
-    await h.worker?.close();
+    const { marker, handle, harness } = await closeWhileRunning(stuck);
     await waitFor(() => state.get(marker)?.startsWith('aborted'));
     expect(state.get(marker)).toBe('aborted: WORKER_SHUTDOWN');
     // The run returned once told, but its job stays in the queue, unused, for the next worker.
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const job = await h.rawQueue().getJob(handle.id);
+    const job = await harness.rawQueue().getJob(handle.id);
     expect(await job?.getState()).toBe('waiting');
     expect(job?.attemptsMade).toBe(0);
     expect(job?.returnvalue ?? null).toBeNull();
