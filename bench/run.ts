@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { freePort, startRedis, stopAndClean } from '../test/helpers/redis.js';
+import type { LoadArgs } from './children/load.js';
 import { drainQueued, type WorkerRun, type WorkerVariant } from './lib/worker-run.js';
 import { benchDir, cpuSeconds, fixtureDir, median, quartiles, repoRoot, rssMb, runtimeTsconfig, sleep, spawnChild, type Child, type Message } from './lib/common.js';
 
@@ -95,7 +96,7 @@ async function httpSection(): Promise<void> {
     // second or so, so that a change of the machine's speed (on some VMs it swings by 2x over
     // tens of seconds) falls on both sides of a ratio rather than between them.
     await load.next('ready');
-    const measure = async (args: { url: string; seconds: number; connections: number; rate?: number }): Promise<Message> => {
+    const measure = async (args: LoadArgs): Promise<Message> => {
       load.send({ type: 'run', ...args });
       return load.next('result');
     };

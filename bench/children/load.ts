@@ -4,7 +4,7 @@
 import autocannon from 'autocannon';
 import { childArgs, ORDER, toParent, type Message } from '../lib/common.js';
 
-interface LoadArgs {
+export interface LoadArgs {
   url: string;
   seconds: number;
   connections: number;
