@@ -3,7 +3,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Worker, type Job } from 'bullmq';
 import { childArgs, fixtureDir, RAW_PREFIX, RAW_QUEUE, rssMb, sleep, summarize, toParent } from '../lib/common.js';
-import { bullQueueName, createRootLogger, decodeValue, getTask, loadConfig, loadService, openEnvelope, processJob, queuePrefix, resolveSecret, rootLogger, runInContext, startAsync, startWorker } from '../lib/klue.js';
+import { bullQueueName, createRootLogger, decodeValue, getTask, jobDataJson, KlueBullWorker, loadConfig, loadService, openEnvelope, processJob, queuePrefix, resolveSecret, rootLogger, runInContext, startAsync, startWorker } from '../lib/klue.js';
 import { startProfiler } from '../lib/profiler.js';
 import type { WorkerVariant } from '../lib/worker-run.js';
 import { benchState, nowMs } from '../lib/state.js';
@@ -50,21 +50,22 @@ if (args.variant === 'klue') {
       state.done++;
     },
     envelope: async (job) => {
-      openEnvelope(job.data, secret, config.async.max_payload);
+      openEnvelope(job.data, secret, config.async.max_payload, jobDataJson(job));
       state.done++;
     },
     // The task counts itself from here on.
     context: async (job) => {
-      const payload = openEnvelope(job.data, secret, config.async.max_payload);
+      const payload = openEnvelope(job.data, secret, config.async.max_payload, jobDataJson(job));
       const def = getTask(payload.task);
       if (!def) throw new Error(`no task ${payload.task}`);
       const taskArgs = decodeValue(payload.args) as never[];
       return { r: await runInContext({ ctx: payload.ctx, log: rootLogger() }, () => def.fn(...taskArgs)) };
     },
-    'process-job': (job) => processJob({ data: job.data, jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts: job.opts.attempts ?? 1 }, config, secret),
+    'process-job': (job) => processJob({ data: job.data, dataJson: jobDataJson(job), jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts: job.opts.attempts ?? 1 }, config, secret),
   };
   start = async () => {
-    const worker = new Worker(bullQueueName('default'), steps[step], {
+    // klue's Worker class (it keeps each job's stored data for the envelope check), with the step as processor.
+    const worker = new KlueBullWorker(bullQueueName('default'), steps[step], {
       connection: { url: args.redisUrl, maxRetriesPerRequest: null },
       prefix: queuePrefix(config),
       concurrency: args.concurrency,

@@ -20,6 +20,7 @@ export const { bullQueueName, queuePrefix } = await load<typeof import('../../sr
 export const { jobOptions } = await load<typeof import('../../src/async/task-call.js')>('async/task-call.js');
 
 export const { openEnvelope } = await load<typeof import('../../src/async/envelope.js')>('async/envelope.js');
+export const { KlueBullWorker, jobDataJson } = await load<typeof import('../../src/async/bull-worker.js')>('async/bull-worker.js');
 export const { processJob } = await load<typeof import('../../src/async/task-runner.js')>('async/task-runner.js');
 export const { resolveSecret } = await load<typeof import('../../src/async/secret.js')>('async/secret.js');
 export const { getTask } = await load<typeof import('../../src/async/task-registry.js')>('async/task-registry.js');

@@ -1,6 +1,7 @@
 import { Worker, type Job, type JobJsonRaw } from 'bullmq';
 
 const unreadable = new WeakMap<Job, string>();
+const storedData = new WeakMap<Job, string>();
 
 /**
  * BullMQ's Worker, except for a job whose stored record does not parse (data, opts, progress or
@@ -8,11 +9,14 @@ const unreadable = new WeakMap<Job, string>();
  * building such a job after it has moved it to active, so the job stalls, goes back to wait,
  * is taken and throws again, for ever, with a warning each time. Here it becomes a job with no
  * data and no options, marked unreadable, which the processor fails for good with the reason.
+ * It also keeps each job's data as stored, the text its envelope's signature is checked on.
  */
 export class KlueBullWorker extends Worker {
   protected override createJob(raw: JobJsonRaw, jobId: string): Job {
     try {
-      return super.createJob(raw, jobId);
+      const job = super.createJob(raw, jobId);
+      if (typeof raw.data === 'string') storedData.set(job, raw.data);
+      return job;
     } catch (err) {
       // Only what BullMQ reads without parsing JSON: ids, counters, timestamps and a deferred failure.
       const bare: JobJsonRaw = {
@@ -42,4 +46,9 @@ export class KlueBullWorker extends Worker {
 /** Why a job's stored record could not be read, for a job KlueBullWorker had to build without it. */
 export function unreadableReason(job: Job): string | undefined {
   return unreadable.get(job);
+}
+
+/** The JSON text `job.data` was parsed from, for a job this worker fetched from Redis. */
+export function jobDataJson(job: Job): string | undefined {
+  return storedData.get(job);
 }

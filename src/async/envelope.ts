@@ -1,4 +1,4 @@
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { KlueContext } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
 
@@ -15,12 +15,19 @@ export interface TaskPayload {
   at: number;
 }
 
-/** The data of every klue job: the payload JSON and its HMAC-SHA256, so workers run only what klue queued. */
-export interface Envelope {
-  v: 1;
-  p: string;
-  s: string;
-}
+/*
+ * The data of every klue job is an envelope: the payload and the HMAC-SHA256 of its JSON text,
+ * so workers run only what klue queued.
+ *
+ * Version 2 (written): `{"v":2,"p":<payload JSON>,"s":"<hex HMAC of that JSON>"}`, built by
+ * concatenation. The payload sits in the job data as JSON, not as a JSON string inside it, so
+ * it is serialised once and never escaped, and a worker, which has the data exactly as stored,
+ * checks the signature on that text and takes the payload BullMQ has already parsed.
+ * Version 1 (read, for jobs queued before v2): `{v: 1, p: <payload JSON as a string>, s}`.
+ */
+const V2_HEAD = '{"v":2,"p":';
+/** `,"s":"` + 64 hex digits + `"}` */
+const V2_TAIL_LENGTH = 72;
 
 // A KeyObject per secret: createHmac with a string key prepares the key again on every call.
 let lastSecret: string | undefined;
@@ -33,12 +40,20 @@ function hmacKey(secret: string): KeyObject {
   return lastKey;
 }
 
-function mac(p: string, secret: string): Buffer {
-  return createHmac('sha256', hmacKey(secret)).update(p).digest();
+/** Hex HMAC-SHA256: a hex digest straight from OpenSSL costs less than a Buffer and its hex. */
+function sign(text: string, secret: string): string {
+  return createHmac('sha256', hmacKey(secret)).update(text).digest('hex');
 }
 
-function sign(p: string, secret: string): string {
-  return mac(p, secret).toString('hex');
+/**
+ * Compares a signature with the expected one in time that does not depend on where they differ.
+ * On the two strings rather than through timingSafeEqual: that needs two Buffers per job.
+ */
+function sameSignature(given: unknown, expected: string): boolean {
+  if (typeof given !== 'string' || given.length !== expected.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= given.charCodeAt(i) ^ expected.charCodeAt(i);
+  return diff === 0;
 }
 
 /** UTF-8 size of `s`, without encoding it when its length alone proves it is small enough. */
@@ -46,8 +61,16 @@ function utf8Size(s: string, limit: number): number {
   return s.length * 3 <= limit ? s.length : Buffer.byteLength(s);
 }
 
-/** Serialises and signs a payload (JSON once, HMAC once). Throws ASYNC_PAYLOAD_TOO_LARGE over `maxPayload` bytes. */
-export function sealEnvelope(payload: TaskPayload, secret: string, maxPayload: number): Envelope {
+function checkSize(text: string, maxPayload: number): void {
+  const size = utf8Size(text, maxPayload);
+  if (size > maxPayload) bad(`payload is ${size} bytes, more than async.max_payload (${maxPayload})`);
+}
+
+/**
+ * Serialises and signs a payload (JSON once, HMAC once) into the job data's JSON text.
+ * Throws ASYNC_PAYLOAD_TOO_LARGE over `maxPayload` bytes.
+ */
+export function sealEnvelope(payload: TaskPayload, secret: string, maxPayload: number): string {
   const p = JSON.stringify(payload);
   const size = utf8Size(p, maxPayload);
   if (size > maxPayload) {
@@ -57,7 +80,7 @@ export function sealEnvelope(payload: TaskPayload, secret: string, maxPayload: n
       { details: { task: payload.task, size, max_payload: maxPayload } },
     );
   }
-  return { v: 1, p, s: sign(p, secret) };
+  return `${V2_HEAD}${p},"s":"${sign(p, secret)}"}`;
 }
 
 function bad(reason: string): never {
@@ -69,29 +92,52 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /**
+ * The signed text of a v2 envelope. From `stored`, the data's JSON as stored in Redis, when it
+ * is the parse source of `data`: its head and tail are fixed, so what lies between is the
+ * payload's text exactly. Otherwise the payload's JSON again: V8's JSON.stringify of what
+ * JSON.parse made of its own output is that output, character for character.
+ */
+function signedText(data: Record<string, unknown>, stored: string | undefined): string {
+  if (stored === undefined) return JSON.stringify(data.p);
+  if (!stored.startsWith(V2_HEAD) || stored.length < V2_HEAD.length + V2_TAIL_LENGTH || !stored.endsWith(`,"s":"${String(data.s)}"}`)) {
+    bad('envelope is not in the form klue writes');
+  }
+  return stored.slice(V2_HEAD.length, -V2_TAIL_LENGTH);
+}
+
+/** Checks a v1 or v2 envelope's size and signature and returns the payload, not yet checked for shape. */
+function verified(data: Record<string, unknown>, secret: string, maxPayload: number, stored: string | undefined): unknown {
+  const { v, p, s } = data;
+  if (v !== 1 && v !== 2) bad(`unsupported envelope version ${JSON.stringify(v)}`);
+  // Not checked for hex digits (a regular expression costs as much as the digest): any other
+  // character fails the comparison with the expected signature anyway.
+  if (typeof s !== 'string' || s.length !== 64) bad('envelope is not signed');
+  if (v === 1) {
+    if (typeof p !== 'string') bad('envelope has no payload');
+    checkSize(p, maxPayload);
+    if (!sameSignature(s, sign(p, secret))) bad('bad signature (tampered, or signed with another async.secret)');
+    try {
+      return JSON.parse(p);
+    } catch (err) {
+      bad(`payload is not JSON: ${(err as Error).message}`);
+    }
+  }
+  if (p === undefined) bad('envelope has no payload');
+  const text = signedText(data, stored);
+  checkSize(text, maxPayload);
+  if (!sameSignature(s, sign(text, secret))) bad('bad signature (tampered, or signed with another async.secret)');
+  return p;
+}
+
+/**
  * Checks size, signature and shape of a job's data and returns its payload. Anything else
  * (unsigned, tampered, unparsable, oversized) is a BAD_ENVELOPE error giving the reason.
+ * `stored` is the data's JSON text as stored, when the caller has it (a worker does): checking
+ * the signature on it spares serialising the payload again.
  */
-export function openEnvelope(data: unknown, secret: string, maxPayload: number): TaskPayload {
+export function openEnvelope(data: unknown, secret: string, maxPayload: number, stored?: string): TaskPayload {
   if (!isRecord(data)) bad('job data is not a klue envelope (not an object)');
-  const { v, p, s } = data;
-  if (v !== 1) bad(`unsupported envelope version ${JSON.stringify(v)}`);
-  if (typeof p !== 'string') bad('envelope has no payload');
-  // Hex decoding stops at the first character that is not hex, so 32 bytes from 64 characters
-  // proves a well-formed signature (a regular expression test cost as much as the HMAC's digest).
-  const signature = typeof s === 'string' && s.length === 64 ? Buffer.from(s, 'hex') : undefined;
-  if (signature?.length !== 32) bad('envelope is not signed');
-  const size = utf8Size(p, maxPayload);
-  if (size > maxPayload) bad(`payload is ${size} bytes, more than async.max_payload (${maxPayload})`);
-  if (!timingSafeEqual(signature, mac(p, secret))) {
-    bad('bad signature (tampered, or signed with another async.secret)');
-  }
-  let payload: unknown;
-  try {
-    payload = JSON.parse(p);
-  } catch (err) {
-    bad(`payload is not JSON: ${(err as Error).message}`);
-  }
+  const payload = verified(data, secret, maxPayload, stored);
   if (
     !isRecord(payload) ||
     typeof payload.id !== 'string' ||

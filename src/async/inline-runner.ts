@@ -43,7 +43,7 @@ export class InlineRunner {
   private async run(item: EnqueueItem, jobId: string, attempts: number): Promise<TaskResult> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await processJob({ data: item.data, jobId, jobName: item.name, attempt, attempts }, this.config, this.secret);
+        return await processJob({ data: JSON.parse(item.data), dataJson: item.data, jobId, jobName: item.name, attempt, attempts }, this.config, this.secret);
       } catch (err) {
         if (isPermanent(err) || attempt >= attempts) throw err;
       }

@@ -5,14 +5,14 @@ import type { KlueConfig } from '../config/config-types.js';
 import { KlueError } from '../errors/klue-error.js';
 import { metrics } from '../observability/metrics.js';
 import { addStandardJobs, isStandardJob } from './add-jobs.js';
-import type { Envelope } from './envelope.js';
 import { BullConnections, createRedisConnection } from './redis-connection.js';
 
 /** One task call ready to be queued. */
 export interface EnqueueItem {
   queue: string;
   name: string;
-  data: Envelope;
+  /** The job data's JSON text: a sealed envelope. */
+  data: string;
   opts: JobsOptions;
 }
 
@@ -152,12 +152,13 @@ export class Producer {
         this.settle(queueName, standard, () =>
           addStandardJobs(
             queue,
-            standard.map(({ item }) => ({ name: item.name, data: JSON.stringify(item.data), opts: item.opts })),
+            standard.map(({ item }) => item),
           ),
         ),
       other.length > 0 &&
         this.settle(queueName, other, async () => {
-          const jobs = await queue.addBulk(other.map((w) => w.item));
+          // BullMQ serialises the data again, to the same text: JSON.stringify undoes JSON.parse of its own output.
+          const jobs = await queue.addBulk(other.map(({ item }) => ({ name: item.name, data: JSON.parse(item.data) as unknown, opts: item.opts })));
           const duplicates = await this.findDuplicates(queue, other, jobs);
           return jobs.map((job, i) => ({ id: job.id ?? '', duplicate: duplicates[i] ?? false }));
         }),
@@ -214,7 +215,7 @@ export class Producer {
     checks.forEach((i, k) => {
       const [err, stored] = results[k] ?? [];
       if (err) throw err;
-      out[i] = typeof stored === 'string' && (JSON.parse(stored) as Partial<Envelope>).s !== waiters[i]?.item.data.s;
+      out[i] = typeof stored === 'string' && stored !== waiters[i]?.item.data;
     });
     return out;
   }

@@ -15,6 +15,8 @@ import { deferUnknownTask } from './unknown-task.js';
 /** One run of a queued job, as a worker (or the inline runner) sees it. */
 export interface JobRun {
   data: unknown;
+  /** The JSON text `data` was parsed from, when the runner has it: the envelope's signature is checked on it. */
+  dataJson?: string;
   jobId: string;
   /** BullMQ job name (the task name, unless someone queued something else). */
   jobName: string;
@@ -165,7 +167,7 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
   if (run.unreadable !== undefined) return rejectEnvelope(new KlueError('BAD_ENVELOPE', run.unreadable), run);
   let payload: TaskPayload;
   try {
-    payload = openEnvelope(run.data, secret, config.async.max_payload);
+    payload = openEnvelope(run.data, secret, config.async.max_payload, run.dataJson);
   } catch (err) {
     return rejectEnvelope(err, run);
   }

@@ -9,7 +9,7 @@ import { metrics } from '../observability/metrics.js';
 import { openEnvelope } from './envelope.js';
 import { failureReason } from './failure-reason.js';
 import { bullQueueName, queuePrefix } from './producer.js';
-import { KlueBullWorker, unreadableReason } from './bull-worker.js';
+import { jobDataJson, KlueBullWorker, unreadableReason } from './bull-worker.js';
 import { BullConnections } from './redis-connection.js';
 import { resolveSecret } from './secret.js';
 import { isPermanent, processJob, type TaskResult } from './task-runner.js';
@@ -61,7 +61,7 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     const attempts = job.opts.attempts ?? 1;
     active.set(job, token);
     try {
-      return await processJob({ data: job.data, jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts, released: release.signal, unreadable: unreadableReason(job) }, config, secret);
+      return await processJob({ data: job.data, dataJson: jobDataJson(job), jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts, released: release.signal, unreadable: unreadableReason(job) }, config, secret);
     } catch (err) {
       if (err instanceof UnknownTaskDeferred) {
         // Back to the delayed set without using an attempt (BullMQ's manual delay).

@@ -30,9 +30,9 @@ export interface FailedTask {
 function envelopeContext(job: Job): { requestId?: string; user?: string } {
   try {
     const data = job.data as { p?: unknown };
-    if (typeof data.p !== 'string') return {};
-    const payload = JSON.parse(data.p) as { ctx?: { request?: { id?: string }; user?: { sub?: string } } };
-    return { requestId: payload.ctx?.request?.id, user: payload.ctx?.user?.sub };
+    // Version 1 envelopes hold the payload as JSON text, version 2 as JSON.
+    const payload = (typeof data.p === 'string' ? JSON.parse(data.p) : data.p) as { ctx?: { request?: { id?: string }; user?: { sub?: string } } } | undefined;
+    return { requestId: payload?.ctx?.request?.id, user: payload?.ctx?.user?.sub };
   } catch {
     return {};
   }

@@ -151,7 +151,7 @@ describe('worker', () => {
   });
 
   it('puts back an unknown task queued within unknown_task_grace, without using an attempt', async () => {
-    const envelope = sealEnvelope({ id: randomUUID(), task: 'itNewerVersionTask', args: [], ctx: {}, at: Date.now() }, resolveSecret(h.config), h.config.async.max_payload);
+    const envelope: unknown = JSON.parse(sealEnvelope({ id: randomUUID(), task: 'itNewerVersionTask', args: [], ctx: {}, at: Date.now() }, resolveSecret(h.config), h.config.async.max_payload));
     const job = await h.rawQueue().add('itNewerVersionTask', envelope, { attempts: 1 });
     const declined = async (after: number) =>
       waitFor(async () => {
@@ -170,7 +170,7 @@ describe('worker', () => {
 
   it('past unknown_task_grace, retries an unknown task, then fails it with UNKNOWN_TASK', async () => {
     const at = Date.now() - h.config.async.unknown_task_grace - 1000;
-    const envelope = sealEnvelope({ id: randomUUID(), task: 'itNobodyKnowsMe', args: [], ctx: {}, at }, resolveSecret(h.config), h.config.async.max_payload);
+    const envelope: unknown = JSON.parse(sealEnvelope({ id: randomUUID(), task: 'itNobodyKnowsMe', args: [], ctx: {}, at }, resolveSecret(h.config), h.config.async.max_payload));
     const job = await h.rawQueue().add('itNobodyKnowsMe', envelope, { attempts: 2, backoff: { type: 'fixed', delay: 10 } });
     const failed = await failedJob(h, job.id);
     expect(failed?.attemptsMade).toBe(2);
@@ -182,8 +182,8 @@ describe('worker', () => {
   it('fails a tampered envelope at once and keeps processing good tasks', async () => {
     const secret = resolveSecret(h.config);
     const good = sealEnvelope({ id: randomUUID(), task: 'itOnce', args: ['x'], ctx: { user: { sub: 'ann' } }, at: Date.now() }, secret, 1 << 20);
-    const tampered = { ...good, p: good.p.replace('"ann"', '"admin"') };
-    const unsigned = { v: 1, p: good.p };
+    const tampered: unknown = JSON.parse(good.replace('"ann"', '"admin"'));
+    const unsigned = { v: 2, p: (JSON.parse(good) as { p: unknown }).p };
     const bad1 = await h.rawQueue().add('itOnce', tampered, { attempts: 3 });
     const bad2 = await h.rawQueue().add('itOnce', unsigned, { attempts: 3 });
     for (const id of [bad1.id, bad2.id]) {

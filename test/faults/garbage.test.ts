@@ -16,13 +16,14 @@ it('garbage in the queue (bad JSON, bad signature, unknown task, oversized): eac
   const { klue, url } = await f.start([], 1);
   const t0 = Date.now();
   const badJson = '{"task":"record","args":["x"';
+  const sealed = (...a: Parameters<typeof sealEnvelope>): unknown => JSON.parse(sealEnvelope(...a));
   const garbage: { kind: string; name: string; data: unknown; attempts: number; reason: RegExp }[] = [
     { kind: 'not-an-envelope', name: 'record', data: 'rm -rf /', attempts: 1, reason: /^BAD_ENVELOPE: job data is not a klue envelope/ },
     { kind: 'bad-json', name: 'record', data: { v: 1, p: badJson, s: createHmac('sha256', SECRET).update(badJson).digest('hex') }, attempts: 1, reason: /^BAD_ENVELOPE: payload is not JSON/ },
-    { kind: 'bad-signature', name: 'record', data: sealEnvelope(payload('record', ['forged', 0]), 'not-the-service-secret-0123456789', 1e6), attempts: 1, reason: /^BAD_ENVELOPE: bad signature/ },
+    { kind: 'bad-signature', name: 'record', data: sealed(payload('record', ['forged', 0]), 'not-the-service-secret-0123456789', 1e6), attempts: 1, reason: /^BAD_ENVELOPE: bad signature/ },
     // Queued an hour ago: past async.unknown_task_grace, so it uses its attempts and fails.
-    { kind: 'unknown-task', name: 'noSuchTask', data: sealEnvelope({ ...payload('noSuchTask', []), at: Date.now() - 3_600_000 }, SECRET, 1e6), attempts: 3, reason: /^UNKNOWN_TASK: no task named 'noSuchTask'/ },
-    { kind: 'oversized', name: 'record', data: sealEnvelope(payload('record', ['x'.repeat(200_000), 0]), SECRET, 1e6), attempts: 1, reason: /^BAD_ENVELOPE: payload is \d+ bytes, more than async.max_payload \(65536\)/ },
+    { kind: 'unknown-task', name: 'noSuchTask', data: sealed({ ...payload('noSuchTask', []), at: Date.now() - 3_600_000 }, SECRET, 1e6), attempts: 3, reason: /^UNKNOWN_TASK: no task named 'noSuchTask'/ },
+    { kind: 'oversized', name: 'record', data: sealed(payload('record', ['x'.repeat(200_000), 0]), SECRET, 1e6), attempts: 1, reason: /^BAD_ENVELOPE: payload is \d+ bytes, more than async.max_payload \(65536\)/ },
   ];
   expect((await post(`${url}/enqueue`, { start: 0, n: GOOD / 2, ms: 5 })).status).toBe(200);
   const ids: string[] = [];
