@@ -26,6 +26,8 @@ export interface TaskPayload {
  * Version 1 (read, for jobs queued before v2): `{v: 1, p: <payload JSON as a string>, s}`.
  */
 const V2_HEAD = '{"v":2,"p":';
+/** The newest envelope version this code reads (and the one it writes). */
+const VERSION = 2;
 /** `,"s":"` + 64 hex digits + `"}` */
 const V2_TAIL_LENGTH = 72;
 
@@ -83,6 +85,12 @@ export function sealEnvelope(payload: TaskPayload, secret: string, maxPayload: n
   return `${V2_HEAD}${p},"s":"${sign(p, secret)}"}`;
 }
 
+/** The version of an envelope newer than this code reads (written by a newer klue), else undefined. */
+export function newerEnvelopeVersion(data: unknown): number | undefined {
+  const v = isRecord(data) ? data.v : undefined;
+  return typeof v === 'number' && Number.isInteger(v) && v > VERSION ? v : undefined;
+}
+
 function bad(reason: string): never {
   throw new KlueError('BAD_ENVELOPE', reason);
 }
@@ -108,7 +116,7 @@ function signedText(data: Record<string, unknown>, stored: string | undefined): 
 /** Checks a v1 or v2 envelope's size and signature and returns the payload, not yet checked for shape. */
 function verified(data: Record<string, unknown>, secret: string, maxPayload: number, stored: string | undefined): unknown {
   const { v, p, s } = data;
-  if (v !== 1 && v !== 2) bad(`unsupported envelope version ${JSON.stringify(v)}`);
+  if (v !== 1 && v !== VERSION) bad(`unsupported envelope version ${JSON.stringify(v)}`);
   // Not checked for hex digits (a regular expression costs as much as the digest): any other
   // character fails the comparison with the expected signature anyway.
   if (typeof s !== 'string' || s.length !== 64) bad('envelope is not signed');

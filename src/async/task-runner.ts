@@ -7,10 +7,10 @@ import { metrics } from '../observability/metrics.js';
 import { withTaskSpan } from '../observability/tracing.js';
 import { parseDuration } from '../util/duration.js';
 import { decodeValue, encodeValue } from './codec.js';
-import { openEnvelope, type TaskPayload } from './envelope.js';
+import { newerEnvelopeVersion, openEnvelope, type TaskPayload } from './envelope.js';
 import { PermanentError } from './permanent-error.js';
 import { getTask, taskNames, type TaskDefinition } from './task-registry.js';
-import { deferUnknownTask } from './unknown-task.js';
+import { deferNewerEnvelope, deferUnknownTask } from './unknown-task.js';
 
 /** One run of a queued job, as a worker (or the inline runner) sees it. */
 export interface JobRun {
@@ -20,6 +20,8 @@ export interface JobRun {
   jobId: string;
   /** BullMQ job name (the task name, unless someone queued something else). */
   jobName: string;
+  /** When the job was queued (ms since the epoch, as Redis holds it: not signed), when known. */
+  queuedAt?: number;
   /** 1 for the first run. */
   attempt: number;
   attempts: number;
@@ -157,9 +159,9 @@ class TaskStore implements ContextStore {
  * Runs one job: checks the envelope, finds the task, runs it in the caller's context (user,
  * token, request, trace) with a logger bound to request id, user id, task, job id and attempt.
  * Reports the error when this run is the last one. Rejects with what the task threw, or
- * BAD_ENVELOPE, or for a task this worker does not know UnknownTaskDeferred (queued within
- * `async.unknown_task_grace`) or UNKNOWN_TASK (retried, so a newer worker may
- * take it). One promise chain rather than async frames: this runs once per job, and with
+ * BAD_ENVELOPE, or for a task this worker does not know (or an envelope newer than it reads)
+ * UnknownTaskDeferred (queued within `async.unknown_task_grace`) or UNKNOWN_TASK (retried, so
+ * a newer worker may take it). One promise chain rather than async frames: this runs once per job, and with
  * AsyncLocalStorage on (Node 20) every promise made here costs.
  */
 export function processJob(run: JobRun, config: KlueConfig, secret: string): Promise<TaskResult> {
@@ -169,6 +171,12 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
   try {
     payload = openEnvelope(run.data, secret, config.async.max_payload, run.dataJson);
   } catch (err) {
+    const newer = newerEnvelopeVersion(run.data);
+    const deferred = newer === undefined ? undefined : deferNewerEnvelope(newer, run, config, rootLogger());
+    if (deferred) {
+      metrics().taskRetried.inc(UNKNOWN_LABEL);
+      return Promise.reject(deferred);
+    }
     return rejectEnvelope(err, run);
   }
   const store = new TaskStore({ ...payload.ctx, task: { name: payload.task, jobId: run.jobId, attempt: run.attempt } }, run);

@@ -61,7 +61,7 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     const attempts = job.opts.attempts ?? 1;
     active.set(job, token);
     try {
-      return await processJob({ data: job.data, dataJson: jobDataJson(job), jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts, released: release.signal, unreadable: unreadableReason(job) }, config, secret);
+      return await processJob({ data: job.data, dataJson: jobDataJson(job), jobId: job.id ?? '', jobName: job.name, queuedAt: job.timestamp, attempt: job.attemptsMade + 1, attempts, released: release.signal, unreadable: unreadableReason(job) }, config, secret);
     } catch (err) {
       if (err instanceof UnknownTaskDeferred) {
         // Back to the delayed set without using an attempt (BullMQ's manual delay).

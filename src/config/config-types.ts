@@ -65,7 +65,9 @@ export interface AsyncConfig {
   /**
    * Ms (`'10m'` in the file) after it was queued during which a task a worker does not know (an
    * older worker, during a rolling deploy) is put back for a worker that does, without using an
-   * attempt. Past it, such a task uses its attempts and then fails with UNKNOWN_TASK. Default 10 min.
+   * attempt. Past it, such a task uses its attempts and then fails with UNKNOWN_TASK. The same
+   * holds for a job whose envelope is newer than the worker reads, which then fails with
+   * BAD_ENVELOPE. Default 10 min.
    */
   unknown_task_grace: number;
   /** Completed jobs kept for inspection (count). Default 100. */

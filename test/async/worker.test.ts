@@ -179,6 +179,23 @@ describe('worker', () => {
     expect(r.error.code).toBe('UNKNOWN_TASK');
   });
 
+  it('puts back a job whose envelope is newer than it reads, within unknown_task_grace, then fails it for good', async () => {
+    // What a newer klue might write: this worker cannot check it, so cannot run it.
+    const future = { v: 3, p: { task: 'itOnce' }, s: 'f'.repeat(64) };
+    const recent = await h.rawQueue().add('itOnce', future, { attempts: 1 });
+    const put = await waitFor(async () => {
+      const j = await h.rawQueue().getJob(recent.id ?? '');
+      return j && (j.processedOn ?? 0) > 0 && (await j.getState()) === 'delayed' ? j : undefined;
+    }, 10_000, 'the worker to put the job back');
+    expect(put.attemptsMade).toBe(0);
+    await put.remove();
+    // Queued before the grace: a newer worker should have taken it by now, so it fails with the reason.
+    const old = await h.rawQueue().add('itOnce', future, { attempts: 3, timestamp: Date.now() - h.config.async.unknown_task_grace - 1000 });
+    const failed = await failedJob(h, old.id);
+    expect(failed?.attemptsMade).toBe(1);
+    expect(failed?.failedReason).toBe('BAD_ENVELOPE: unsupported envelope version 3');
+  });
+
   it('fails a tampered envelope at once and keeps processing good tasks', async () => {
     const secret = resolveSecret(h.config);
     const good = sealEnvelope({ id: randomUUID(), task: 'itOnce', args: ['x'], ctx: { user: { sub: 'ann' } }, at: Date.now() }, secret, 1 << 20);
