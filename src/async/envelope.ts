@@ -51,8 +51,8 @@ function sign(text: string, secret: string): string {
  * Compares a signature with the expected one in time that does not depend on where they differ.
  * On the two strings rather than through timingSafeEqual: that needs two Buffers per job.
  */
-function sameSignature(given: unknown, expected: string): boolean {
-  if (typeof given !== 'string' || given.length !== expected.length) return false;
+function sameSignature(given: string, expected: string): boolean {
+  if (given.length !== expected.length) return false;
   let diff = 0;
   for (let i = 0; i < expected.length; i++) diff |= given.charCodeAt(i) ^ expected.charCodeAt(i);
   return diff === 0;
@@ -100,52 +100,48 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * The signed text of a v2 envelope. From `stored`, the data's JSON as stored in Redis, when it
- * is the parse source of `data`: its head and tail are fixed, so what lies between is the
+ * The signed text of a v2 envelope. From `dataJson`, the data's JSON as stored in Redis, when
+ * it is the parse source of `data`: its head and tail are fixed, so what lies between is the
  * payload's text exactly. Otherwise the payload's JSON again: V8's JSON.stringify of what
  * JSON.parse made of its own output is that output, character for character.
  */
-function signedText(data: Record<string, unknown>, stored: string | undefined): string {
-  if (stored === undefined) return JSON.stringify(data.p);
-  if (!stored.startsWith(V2_HEAD) || stored.length < V2_HEAD.length + V2_TAIL_LENGTH || !stored.endsWith(`,"s":"${String(data.s)}"}`)) {
+function signedText(data: Record<string, unknown>, s: string, dataJson: string | undefined): string {
+  if (dataJson === undefined) return JSON.stringify(data.p);
+  if (!dataJson.startsWith(V2_HEAD) || dataJson.length < V2_HEAD.length + V2_TAIL_LENGTH || !dataJson.endsWith(`,"s":"${s}"}`)) {
     bad('envelope is not in the form klue writes');
   }
-  return stored.slice(V2_HEAD.length, -V2_TAIL_LENGTH);
+  return dataJson.slice(V2_HEAD.length, -V2_TAIL_LENGTH);
 }
 
 /** Checks a v1 or v2 envelope's size and signature and returns the payload, not yet checked for shape. */
-function verified(data: Record<string, unknown>, secret: string, maxPayload: number, stored: string | undefined): unknown {
+function verified(data: Record<string, unknown>, secret: string, maxPayload: number, dataJson: string | undefined): unknown {
   const { v, p, s } = data;
   if (v !== 1 && v !== VERSION) bad(`unsupported envelope version ${JSON.stringify(v)}`);
   // Not checked for hex digits (a regular expression costs as much as the digest): any other
   // character fails the comparison with the expected signature anyway.
   if (typeof s !== 'string' || s.length !== 64) bad('envelope is not signed');
-  if (v === 1) {
-    if (typeof p !== 'string') bad('envelope has no payload');
-    checkSize(p, maxPayload);
-    if (!sameSignature(s, sign(p, secret))) bad('bad signature (tampered, or signed with another async.secret)');
-    try {
-      return JSON.parse(p);
-    } catch (err) {
-      bad(`payload is not JSON: ${(err as Error).message}`);
-    }
-  }
-  if (p === undefined) bad('envelope has no payload');
-  const text = signedText(data, stored);
+  // Version 1 signs the payload string it holds; version 2 the payload's text in the data.
+  if (v === 1 ? typeof p !== 'string' : p === undefined) bad('envelope has no payload');
+  const text = v === 1 ? (p as string) : signedText(data, s, dataJson);
   checkSize(text, maxPayload);
   if (!sameSignature(s, sign(text, secret))) bad('bad signature (tampered, or signed with another async.secret)');
-  return p;
+  if (v === VERSION) return p;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    bad(`payload is not JSON: ${(err as Error).message}`);
+  }
 }
 
 /**
  * Checks size, signature and shape of a job's data and returns its payload. Anything else
  * (unsigned, tampered, unparsable, oversized) is a BAD_ENVELOPE error giving the reason.
- * `stored` is the data's JSON text as stored, when the caller has it (a worker does): checking
- * the signature on it spares serialising the payload again.
+ * `dataJson` is the data's JSON text as stored, when the caller has it (a worker does):
+ * checking the signature on it spares serialising the payload again.
  */
-export function openEnvelope(data: unknown, secret: string, maxPayload: number, stored?: string): TaskPayload {
+export function openEnvelope(data: unknown, secret: string, maxPayload: number, dataJson?: string): TaskPayload {
   if (!isRecord(data)) bad('job data is not a klue envelope (not an object)');
-  const payload = verified(data, secret, maxPayload, stored);
+  const payload = verified(data, secret, maxPayload, dataJson);
   if (
     !isRecord(payload) ||
     typeof payload.id !== 'string' ||
