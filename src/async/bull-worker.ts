@@ -1,7 +1,9 @@
 import { Worker, type Job, type JobJsonRaw } from 'bullmq';
 
-const unreadable = new WeakMap<Job, string>();
-const storedData = new WeakMap<Job, string>();
+// Kept on the job object itself: a WeakMap entry per job cost about 1 µs (with its collection).
+const DATA_JSON = Symbol('klue.dataJson');
+const UNREADABLE = Symbol('klue.unreadable');
+type KlueJob = Job & { [DATA_JSON]?: string; [UNREADABLE]?: string };
 
 /**
  * BullMQ's Worker, except for a job whose stored record does not parse (data, opts, progress or
@@ -14,8 +16,8 @@ const storedData = new WeakMap<Job, string>();
 export class KlueBullWorker extends Worker {
   protected override createJob(raw: JobJsonRaw, jobId: string): Job {
     try {
-      const job = super.createJob(raw, jobId);
-      if (typeof raw.data === 'string') storedData.set(job, raw.data);
+      const job: KlueJob = super.createJob(raw, jobId);
+      job[DATA_JSON] = raw.data;
       return job;
     } catch (err) {
       // Only what BullMQ reads without parsing JSON: ids, counters, timestamps and a deferred failure.
@@ -36,8 +38,8 @@ export class KlueBullWorker extends Worker {
         stc: raw.stc,
         defa: raw.defa,
       };
-      const job = super.createJob(bare, jobId);
-      unreadable.set(job, `the job's record in Redis is unreadable (${(err as Error).message})`);
+      const job: KlueJob = super.createJob(bare, jobId);
+      job[UNREADABLE] = `the job's record in Redis is unreadable (${(err as Error).message})`;
       return job;
     }
   }
@@ -45,10 +47,10 @@ export class KlueBullWorker extends Worker {
 
 /** Why a job's stored record could not be read, for a job KlueBullWorker had to build without it. */
 export function unreadableReason(job: Job): string | undefined {
-  return unreadable.get(job);
+  return (job as KlueJob)[UNREADABLE];
 }
 
 /** The JSON text `job.data` was parsed from, for a job this worker fetched from Redis. */
 export function jobDataJson(job: Job): string | undefined {
-  return storedData.get(job);
+  return (job as KlueJob)[DATA_JSON];
 }
