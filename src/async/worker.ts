@@ -64,6 +64,8 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
       return await processJob({ data: job.data, dataJson: jobDataJson(job), jobId: job.id ?? '', jobName: job.name, queuedAt: job.timestamp, attempt: job.attemptsMade + 1, attempts, released: release.signal, unreadable: unreadableReason(job) }, config, secret);
     } catch (err) {
       if (err instanceof UnknownTaskDeferred) {
+        // Why the job waits rather than runs, in its logs (the dashboard shows them); best effort.
+        await job.log(err.message).catch(() => undefined);
         // Back to the delayed set without using an attempt (BullMQ's manual delay).
         await job.moveToDelayed(Date.now() + err.retryInMs, token);
         throw new DelayedError();

@@ -164,6 +164,9 @@ describe('worker', () => {
     const second = await declined(first.processedOn ?? 0);
     expect(second.attemptsMade).toBe(0);
     expect((second.processedOn ?? 0) - (first.processedOn ?? 0)).toBeGreaterThan(900);
+    const { logs } = await h.rawQueue().getJobLogs(job.id ?? '');
+    expect(logs.length).toBeGreaterThanOrEqual(2);
+    for (const line of logs) expect(line).toMatch(/^UNKNOWN_TASK: no task named 'itNewerVersionTask' in this worker; put back for \d+ ms$/);
     expect(reports.some((x) => x.report.task?.name === 'itNewerVersionTask')).toBe(false);
     await second.remove();
   });
@@ -188,6 +191,7 @@ describe('worker', () => {
       return j && (j.processedOn ?? 0) > 0 && (await j.getState()) === 'delayed' ? j : undefined;
     }, 10_000, 'the worker to put the job back');
     expect(put.attemptsMade).toBe(0);
+    expect((await h.rawQueue().getJobLogs(put.id ?? '')).logs[0]).toMatch(/^UNKNOWN_TASK: envelope version 3 is newer than this worker reads; put back for \d+ ms$/);
     await put.remove();
     // Queued before the grace: a newer worker should have taken it by now, so it fails with the reason.
     const old = await h.rawQueue().add('itOnce', future, { attempts: 3, timestamp: Date.now() - h.config.async.unknown_task_grace - 1000 });
