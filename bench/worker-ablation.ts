@@ -1,6 +1,6 @@
 /**
  * `node --import tsx bench/worker-ablation.ts [tasks] [concurrency] [rounds]`: where a klue
- * worker's CPU per task goes. Runs a raw BullMQ Worker on klue's jobs with more and more of
+ * worker's CPU per task goes. Runs a BullMQ Worker (klue's subclass) on klue's jobs with more and more of
  * klue's processor (jobs only, + envelope check, + the task in its context, + the rest of
  * processJob), then klue's worker itself, interleaved round by round, and prints the median
  * worker and Redis CPU per task of each. Differences of 2 µs or less are within the noise.
