@@ -237,6 +237,18 @@ describe('worker', () => {
     expect(runs.get(other)).toBe(1);
   });
 
+  it('makes delayed calls with a jobId idempotent too (added through queue.addBulk)', async () => {
+    const marker = randomUUID();
+    const jobId = `later-${marker}`;
+    // The first call's stored data must read back as exactly what it sent, or it would look like another job's.
+    const first = await once.with({ jobId, delay: '20ms' })(marker);
+    const second = await once.with({ jobId, delay: '20ms' })(marker);
+    expect(first).toMatchObject({ id: jobId, duplicate: false });
+    expect(second).toMatchObject({ id: jobId, duplicate: true });
+    expect(await first.result()).toBe(1);
+    expect(runs.get(marker)).toBe(1);
+  });
+
   it('runs a delayed task as its user even after the token expired', async () => {
     const marker = randomUUID();
     const ctx: KlueContext = { ...requestCtx(marker), user: { sub: `user-${marker}`, exp: Math.floor(Date.now() / 1000) + 1 } };
