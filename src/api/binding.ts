@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importModule } from '../service/module-loader.js';
 import { KlueError } from '../errors/klue-error.js';
 
 export interface BindingRef {
@@ -35,11 +35,11 @@ export function resolveModuleFile(dir: string, module: string): string | undefin
 
 const moduleCache = new Map<string, Promise<Record<string, unknown>>>();
 
-/** Imports a service module once (users' .ts files load through tsx, registered by the CLI). */
+/** Imports a service module once (users' .ts files load through tsx, which the CLI installs when first needed). */
 export function importServiceModule(file: string): Promise<Record<string, unknown>> {
   let mod = moduleCache.get(file);
   if (!mod) {
-    mod = import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
+    mod = importModule(file);
     moduleCache.set(file, mod);
   }
   return mod;

@@ -1,11 +1,11 @@
-import { pathToFileURL } from 'node:url';
 import { glob } from 'tinyglobby';
 import type { KlueConfig } from '../config/config-types.js';
+import { importModule } from '../service/module-loader.js';
 
 /** Imports every module matched by `async.modules` (relative to the service) so its tasks register. Returns the files. */
 export async function importTaskModules(config: Pick<KlueConfig, 'dir' | 'async'>): Promise<string[]> {
   if (config.async.modules.length === 0) return [];
   const files = (await glob(config.async.modules, { cwd: config.dir, absolute: true })).sort();
-  for (const file of files) await import(pathToFileURL(file).href);
+  for (const file of files) await importModule(file);
   return files;
 }

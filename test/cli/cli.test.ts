@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -31,6 +32,33 @@ describe('the klue CLI', () => {
     expect(stdout).toMatch(/wrote .*types\/helloworld\.ts/);
     expect(readFileSync(join(svc.dir, 'types', 'helloworld.ts'), 'utf8')).toBe(readFileSync(join(helloworldDir, 'types', 'helloworld.ts'), 'utf8'));
     expect((await klue(['types'], svc.dir)).stdout).toMatch(/up to date/);
+  });
+
+  it('runs a service written in JavaScript without the TypeScript loader, and installs it for the first TypeScript module', async () => {
+    const source = mkdtempSync(join(tmpdir(), 'klue-js-src-'));
+    mkdirSync(join(source, 'apis'));
+    writeFileSync(join(source, 'klue-config.yaml'), 'name: jsonly\nwith_async: true\nasync:\n  modules: ["*.task.*"]\n');
+    writeFileSync(
+      join(source, 'apis', 'ping.yaml'),
+      "swagger: '2.0'\ninfo: { title: js, version: '1' }\npaths:\n  /js:\n    get:\n      x-bind-server: handlers#js\n      responses:\n        '200': { description: ok }\n",
+    );
+    writeFileSync(join(source, 'handlers.mjs'), 'export async function js() { return {}; }\n');
+    // tsx turns source maps on when it installs: each module notes whether they were on when it loaded.
+    const noting = (name: string) => `import { writeFileSync } from 'node:fs';\nwriteFileSync(new URL('./${name}.loader', import.meta.url), String(process.sourceMapsEnabled));\n`;
+    writeFileSync(join(source, 'js.task.mjs'), `${noting('js')}import { asynctask } from 'klue/async';\nexport const jsOnlyTask = asynctask(async function jsOnlyTask() {});\n`);
+    const js = copyService(source);
+    try {
+      const { stdout } = await klue(['tasks', '--json'], js.dir);
+      expect((JSON.parse(stdout) as { task: string }[]).map((t) => t.task)).toEqual(['jsOnlyTask']);
+      expect(readFileSync(join(js.dir, 'js.loader'), 'utf8')).toBe('false');
+      // A TypeScript module joins (imported first, by name): the loader is installed before it loads.
+      writeFileSync(join(js.dir, 'a.task.ts'), `${noting('ts')}export const typed: number = 1;\n`);
+      await klue(['tasks', '--json'], js.dir);
+      expect(readFileSync(join(js.dir, 'ts.loader'), 'utf8')).toBe('true');
+    } finally {
+      js.cleanup();
+      rmSync(source, { recursive: true, force: true });
+    }
   });
 
   it('klue start fails at once, naming the file and key, when the config is wrong', async () => {
