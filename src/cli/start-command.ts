@@ -1,8 +1,8 @@
 import { ensureRedis } from '../async/embedded-redis.js';
 import { startWorkers, type Supervisor } from '../async/supervisor.js';
-import { isProduction } from '../config/config-types.js';
+import { isProduction, type KlueConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
-import { createRootLogger } from '../log/logger.js';
+import { createRootLogger, type Logger } from '../log/logger.js';
 import { addMetricsSource } from '../observability/metrics-endpoint.js';
 import { serve, type RunningServer } from '../server/serve.js';
 import { loadService } from '../service/load-service.js';
@@ -22,16 +22,21 @@ export interface StartOptions {
  * SIGTERM/SIGINT stop accepting requests, let in-flight ones (and their enqueues) finish, stop
  * the workers gracefully and exit 0.
  */
-export async function startCommand(opts: StartOptions): Promise<void> {
-  const config = await loadConfig({ env: opts.env });
-  const log = createRootLogger({ service: config.name, role: 'server' });
-  if (!isProduction(config)) {
+/** Outside production, keeps `types/` in step with the specs; a failure is only a warning. */
+async function writeTypes(config: KlueConfig, log: Logger): Promise<void> {
+  try {
     // Imported here: the type generator (json-schema-to-typescript, prettier) would cost a
     // production server about 18 MB and 40 ms of start-up for nothing.
     const { writeApiTypes } = await import('../api/types-gen.js');
-    await writeApiTypes(config).catch((err: unknown) => log.warn({ err }, 'could not write API types'));
+    await writeApiTypes(config);
+  } catch (err) {
+    log.warn({ err }, 'could not write API types');
   }
+}
 
+export async function startCommand(opts: StartOptions): Promise<void> {
+  const config = await loadConfig({ env: opts.env });
+  const log = createRootLogger({ service: config.name, role: 'server' });
   // Everything is validated before anything is started, so a broken service leaves nothing running.
   await loadService(config);
   const queued = config.with_async && config.async.mode === 'queue';
@@ -45,6 +50,8 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     throw err;
   }
   log.info({ url: server.url, operations: server.service.operations.length }, `${config.name} listening`);
+  // Once serving: the types are for the editor, and writing them took half a second of start-up.
+  if (!isProduction(config)) void writeTypes(config, log);
 
   let supervisor: Supervisor | undefined;
   let stopping: Promise<never> | undefined;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateToken } from '../../src/auth/jwt.js';
@@ -25,6 +26,8 @@ beforeAll(async () => {
     async: { redis_url: inject('redisUrl'), queue: `e2e-${randomUUID()}`, secret: 'e2e-signing-secret-0123456789abcdef' },
   });
   cleanups.push(uuidDir.cleanup);
+  // Outside production klue start writes them (once it is serving): see that it does.
+  rmSync(join(svc.dir, 'types'), { recursive: true, force: true });
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
   klue = spawnKlue(['start', '--port', String(port), '--host', '127.0.0.1'], { cwd: svc.dir, env });
@@ -44,6 +47,11 @@ async function bearer() {
 }
 
 describe('klue start on the helloworld example', () => {
+  it('writes the API types, as klue types does, once it is serving', async () => {
+    const committed = readFileSync(join(helloworldDir, 'types', 'helloworld.ts'), 'utf8');
+    await waitForFile(join(svc.dir, 'types', 'helloworld.ts'), committed, 20_000);
+  });
+
   it('answers the original acceptance tests', async () => {
     expect((await getJson(`${url}/ping`)).body).toEqual({});
     expect((await getJson(`${url}/version`)).body.name).toBe('hello');
