@@ -17,11 +17,6 @@ export interface StartOptions {
   worker: boolean;
 }
 
-/**
- * `klue start`: validates everything, then serves HTTP and (with_async) supervises the workers.
- * SIGTERM/SIGINT stop accepting requests, let in-flight ones (and their enqueues) finish, stop
- * the workers gracefully and exit 0.
- */
 /** Outside production, keeps `types/` in step with the specs; a failure is only a warning. */
 async function writeTypes(config: KlueConfig, log: Logger): Promise<void> {
   try {
@@ -34,6 +29,12 @@ async function writeTypes(config: KlueConfig, log: Logger): Promise<void> {
   }
 }
 
+/**
+ * `klue start`: validates everything, then serves HTTP and (with_async) supervises the workers;
+ * outside production it then writes the API types.
+ * SIGTERM/SIGINT stop accepting requests, let in-flight ones (and their enqueues) finish, stop
+ * the workers gracefully and exit 0.
+ */
 export async function startCommand(opts: StartOptions): Promise<void> {
   const config = await loadConfig({ env: opts.env });
   const log = createRootLogger({ service: config.name, role: 'server' });
