@@ -124,7 +124,8 @@ describe('the image the Dockerfile describes', () => {
         }, 90_000, 'klue start to answer /ping');
         expect(ping?.status).toBe(200);
         expect(await ping?.json()).toEqual({});
-        expect(output).toMatch(/"env":"production"|hello listening/);
+        // The server answers as soon as it listens; its own "listening" line may reach the pipe a moment later.
+        await waitFor(() => /"env":"production"|hello listening/.test(output), 10_000, 'the server to log that it is listening');
 
         // klue start runs the worker too, as the original image did.
         const answer = (await (await fetch(`http://127.0.0.1:${port}/async`)).json()) as { message: string };
