@@ -19,7 +19,7 @@ export const { settlePending } = await load<typeof import('../../src/async/pendi
 export const { bullQueueName, queuePrefix } = await load<typeof import('../../src/async/producer.js')>('async/producer.js');
 export const { jobOptions } = await load<typeof import('../../src/async/task-call.js')>('async/task-call.js');
 
-export const { openEnvelope } = await load<typeof import('../../src/async/envelope.js')>('async/envelope.js');
+export const { openEnvelope, sealEnvelope } = await load<typeof import('../../src/async/envelope.js')>('async/envelope.js');
 export const { KlueBullWorker, jobDataJson } = await load<typeof import('../../src/async/bull-worker.js')>('async/bull-worker.js');
 export const { processJob } = await load<typeof import('../../src/async/task-runner.js')>('async/task-runner.js');
 export const { resolveSecret } = await load<typeof import('../../src/async/secret.js')>('async/secret.js');

@@ -1,0 +1,46 @@
+/**
+ * `node --import tsx bench/process-job.ts [jobs] [rounds]`: what klue's own part of a task run
+ * costs, without BullMQ or Redis. Calls `processJob` in a loop on stored envelopes (the fixture's
+ * no-op task, a request context), with AsyncLocalStorage on as in any worker, and subtracts the
+ * same loop that only parses the job data, as BullMQ does before the processor runs. Add
+ * `--cpu-prof` after `node` to see where the time goes.
+ */
+import { fixtureDir, median, ORDER } from './lib/common.js';
+import { createRootLogger, loadConfig, loadService, processJob, resolveSecret, rootLogger, runInContext, sealEnvelope, startAsync } from './lib/klue.js';
+
+const [n = 100_000, rounds = 5] = process.argv.slice(2).map(Number);
+const config = await loadConfig({ dir: fixtureDir });
+createRootLogger({ service: config.name, role: 'worker' });
+await loadService(config);
+await startAsync(config, 'worker');
+const secret = resolveSecret(config);
+// A worker's first task run turns AsyncLocalStorage on for the whole process; so does this.
+await runInContext({ ctx: {}, log: rootLogger() }, () => Promise.resolve());
+
+const stored: string[] = [];
+for (let i = 0; i < 1000; i++) {
+  const ctx = { request: { id: `bench-${i}`, method: 'POST', url: '/orders' } };
+  stored.push(sealEnvelope({ id: crypto.randomUUID(), task: 'benchNoop', args: [ORDER], ctx, at: Date.now() }, secret, config.async.max_payload));
+}
+
+/** µs per job of parsing each job's data and, with `run`, processing it. */
+async function loop(run: boolean): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const dataJson = stored[i % stored.length] as string;
+    const data: unknown = JSON.parse(dataJson);
+    if (run) await processJob({ data, dataJson, jobId: String(i), jobName: 'benchNoop', attempt: 1, attempts: 3 }, config, secret);
+    else await Promise.resolve(data);
+  }
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+const own: number[] = [];
+for (let r = 0; r < rounds; r++) {
+  const parse = await loop(false);
+  const processed = await loop(true);
+  own.push(processed - parse);
+  console.log(`  round ${r + 1}: parse ${parse.toFixed(2)} µs, parse + processJob ${processed.toFixed(2)} µs`);
+}
+console.log(`processJob: ${median(own).toFixed(2)} µs per job (median of ${rounds} rounds of ${n.toLocaleString('en-US')})`);
+process.exit(0);
