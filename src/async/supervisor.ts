@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type { KlueConfig } from '../config/config-types.js';
 import { rootLogger } from '../log/logger.js';
 import { metrics } from '../observability/metrics.js';
 import { requestMetrics, type MetricsJson } from '../observability/worker-metrics-ipc.js';
+import { klueBin } from '../util/klue-bin.js';
 import { RECYCLE_EXIT_CODE } from './memory-watch.js';
 
 export interface SupervisorOptions {
@@ -85,7 +85,7 @@ function lastWords(lines: string[]): string {
 export function startWorkers(config: KlueConfig, options: SupervisorOptions): Supervisor {
   const log = rootLogger();
   const m = metrics();
-  const bin = options.bin ?? fileURLToPath(new URL('../../bin/klue.js', import.meta.url));
+  const bin = options.bin ?? klueBin;
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };

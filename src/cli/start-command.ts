@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { ensureRedis } from '../async/embedded-redis.js';
 import { startWorkers, type Supervisor } from '../async/supervisor.js';
 import { isProduction, type KlueConfig } from '../config/config-types.js';
@@ -6,6 +7,7 @@ import { createRootLogger, type Logger } from '../log/logger.js';
 import { addMetricsSource } from '../observability/metrics-endpoint.js';
 import { serve, type RunningServer } from '../server/serve.js';
 import { loadService } from '../service/load-service.js';
+import { klueBin } from '../util/klue-bin.js';
 import { onShutdownSignal } from './shutdown.js';
 
 export interface StartOptions {
@@ -17,16 +19,26 @@ export interface StartOptions {
   worker: boolean;
 }
 
-/** Outside production, keeps `types/` in step with the specs; a failure is only a warning. */
-async function writeTypes(config: KlueConfig, log: Logger): Promise<void> {
-  try {
-    // Imported here: the type generator (json-schema-to-typescript, prettier) would cost a
-    // production server about 18 MB and 40 ms of start-up for nothing.
-    const { writeApiTypes } = await import('../api/types-gen.js');
-    await writeApiTypes(config);
-  } catch (err) {
-    log.warn({ err }, 'could not write API types');
-  }
+/**
+ * Outside production, keeps `types/` in step with the specs by running `klue types` beside the
+ * server. Not in this process: once the service's TypeScript modules have installed tsx, the
+ * generator (json-schema-to-typescript, prettier) would load through tsx's loader thread, and
+ * the server would keep some 40 MB for a file written once. A failure is only a warning.
+ */
+function writeTypes(config: KlueConfig, env: string | undefined, log: Logger): void {
+  const child = spawn(process.execPath, [klueBin, 'types', ...(env ? ['--env', env] : [])], { cwd: config.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (chunk: Buffer) => (output += chunk.toString());
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  child.on('error', (err) => log.warn({ err }, 'could not write API types'));
+  child.on('close', (code, signal) => {
+    const written = [...output.matchAll(/^wrote (.+)$/gm)].map((m) => m[1]);
+    // Killed with the server (Ctrl-C reaches the whole process group): nothing to report.
+    if (signal !== null) return;
+    if (code !== 0) log.warn({ exit_code: code, output: output.trim() }, 'could not write API types');
+    else if (written.length > 0) log.info({ files: written }, 'wrote API types');
+  });
 }
 
 /**
@@ -52,7 +64,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
   }
   log.info({ url: server.url, operations: server.service.operations.length }, `${config.name} listening`);
   // Once serving: the types are for the editor, and writing them took half a second of start-up.
-  if (!isProduction(config)) void writeTypes(config, log);
+  if (!isProduction(config)) writeTypes(config, opts.env, log);
 
   let supervisor: Supervisor | undefined;
   let stopping: Promise<never> | undefined;

@@ -50,6 +50,9 @@ describe('klue start on the helloworld example', () => {
   it('writes the API types, as klue types does, once it is serving', async () => {
     const committed = readFileSync(join(helloworldDir, 'types', 'helloworld.ts'), 'utf8');
     await waitForFile(join(svc.dir, 'types', 'helloworld.ts'), committed, 20_000);
+    // Written by a `klue types` beside the server (the generator is not loaded into the server), which says so.
+    const line = await klue.waitForLine((l) => l.msg === 'wrote API types', 20_000, 'the server to log the types it wrote');
+    expect(line.files).toEqual([join(svc.dir, 'types', 'helloworld.ts')]);
   });
 
   it('answers the original acceptance tests', async () => {
