@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/profile.ts [klue|bare] [path] [seconds]`: profiles one server (the
+ * `node --import tsx bench/profile.ts [klue|bare|bare-als] [path] [seconds]`: profiles one server (the
  * same sampling profiler as `--cpu-prof`, started after a warm-up) while autocannon loads it,
  * then prints where its CPU went (self time by function and by package).
  * `node --import tsx bench/profile.ts worker [klue|raw] [tasks] [concurrency]` does the same for
@@ -34,7 +34,7 @@ async function profileWorker(): Promise<void> {
 }
 
 async function profileServer(): Promise<void> {
-  const server = which === 'klue' ? spawnChild('klue-server.ts', {}, { REDIS_URL: redis.url }) : spawnChild('bare-server.ts', { redisUrl: redis.url });
+  const server = which === 'klue' ? spawnChild('klue-server.ts', {}, { REDIS_URL: redis.url }) : spawnChild('bare-server.ts', { redisUrl: redis.url, als: which === 'bare-als' });
   const url = String((await server.next('ready')).url) + path;
   const warm = spawnChild('load.ts', { url, seconds: 2, connections: 50 });
   await warm.next('result');

@@ -1,6 +1,6 @@
 // A worker process: klue's worker (envelope check, context restore), a raw BullMQ Worker, or a
 // step between the two, all on the fixture's tasks.
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { Worker, type Job } from 'bullmq';
 import { childArgs, fixtureDir, RAW_PREFIX, RAW_QUEUE, rssMb, sleep, summarize, toParent } from '../lib/common.js';
 import { bullQueueName, createRootLogger, decodeValue, getTask, jobDataJson, KlueBullWorker, loadConfig, loadService, openEnvelope, processJob, queuePrefix, resolveSecret, rootLogger, runInContext, startAsync, startWorker } from '../lib/klue.js';
@@ -23,6 +23,8 @@ interface WorkerArgs {
   n: number;
   /** Profile the run (from 'go' to 'done') into this .cpuprofile file. */
   profileTo?: string;
+  /** Count the async resources (promises, ticks, timers...) made from 'go' to 'done', by type. */
+  countAsync?: boolean;
 }
 
 const args = childArgs<WorkerArgs>();
@@ -93,6 +95,9 @@ toParent({ type: 'loaded', rssMb: rssMb(process.pid) });
 process.once('message', () => {
   void (async () => {
     const profiler = args.profileTo ? await startProfiler() : undefined;
+    // An init hook turns on async_hooks for the whole process: the counting run's speed means nothing.
+    const made: Record<string, number> = {};
+    const counter = args.countAsync ? createHook({ init: (_id, type) => void (made[type] = (made[type] ?? 0) + 1) }).enable() : undefined;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await start();
@@ -104,6 +109,7 @@ process.once('message', () => {
     }
     const t1 = performance.now();
     const cpu = process.cpuUsage(cpu0);
+    counter?.disable();
     toParent({
       type: 'done',
       seconds: (t1 - t0) / 1000,
@@ -112,6 +118,7 @@ process.once('message', () => {
       rssMb: rssMb(process.pid),
       latencyUs: state.latenciesUs.length ? summarize(state.latenciesUs) : undefined,
       cpuUsPerTask: Math.round((cpu.user + cpu.system) / args.n),
+      asyncPerTask: counter ? Object.fromEntries(Object.entries(made).map(([type, k]) => [type, Math.round((k / args.n) * 100) / 100])) : undefined,
     });
     if (profiler && args.profileTo) {
       await profiler.stop(args.profileTo);

@@ -12,6 +12,8 @@ export interface WorkerRun {
   /** RSS once the worker serves, and after the last task. */
   idleRssMb: number;
   rssMb: number;
+  /** With `countAsync`: async resources made per task, by type (PROMISE, TickObject, Timeout...). */
+  asyncPerTask?: Record<string, number>;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface WorkerRun {
  */
 export async function drainQueued(
   redis: { url: string; pid: number },
-  run: { variant: WorkerVariant; concurrency: number; n: number; profileTo?: string },
+  run: { variant: WorkerVariant; concurrency: number; n: number; profileTo?: string; countAsync?: boolean },
 ): Promise<WorkerRun> {
   const raw = run.variant === 'raw' || run.variant === 'raw-als';
   const fill = spawnChild('producer.ts', { mode: 'fill', redisUrl: redis.url, variant: raw ? 'raw' : 'klue', n: run.n });
@@ -45,6 +47,7 @@ export async function drainQueued(
       redisCpuUsPerTask: Math.round((redisCpu / run.n) * 1e6),
       idleRssMb: Number(ready.rssMb),
       rssMb: Number(done.rssMb),
+      asyncPerTask: done.asyncPerTask as Record<string, number> | undefined,
     };
   } finally {
     await worker.stop();
