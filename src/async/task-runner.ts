@@ -98,13 +98,11 @@ function callTask(def: TaskDefinition, args: never[], plan: RunPlan, store: Task
   return withTimeout(Promise.resolve(def.fn(...args)), plan.timeoutMs, def.name, abort);
 }
 
-/** Runs the task in its context and span; a promise chain, not another async frame per job. */
-function execute(def: TaskDefinition, plan: RunPlan, payload: TaskPayload, run: JobRun, store: TaskStore): Promise<TaskResult> {
+/** Runs the task in its context and span, and resolves with what it returned (not yet encoded). */
+function execute(def: TaskDefinition, plan: RunPlan, payload: TaskPayload, run: JobRun, store: TaskStore): Promise<unknown> {
   const args = decodeValue(payload.args) as never[];
   const attributes = { 'klue.task': def.name, 'klue.job_id': run.jobId, 'klue.attempt': run.attempt };
-  return runInContext(store, () => withTaskSpan(plan.spanName, store.ctx.trace, attributes, () => callTask(def, args, plan, store))).then((result) => ({
-    r: encodeValue(result, def.name, 'result', 'task results'),
-  }));
+  return runInContext(store, () => withTaskSpan(plan.spanName, store.ctx.trace, attributes, () => callTask(def, args, plan, store)));
 }
 
 /**
@@ -191,7 +189,7 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
     return runFailed(err, run, payload, store, UNKNOWN_LABEL, started);
   }
   const plan = runPlan(def, config);
-  let running: Promise<TaskResult>;
+  let running: Promise<unknown>;
   try {
     running = execute(def, plan, payload, run, store);
   } catch (err) {
@@ -199,10 +197,22 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
     store.end();
     return runFailed(err, run, payload, store, plan.label, started);
   }
+  const failed = (err: unknown) => {
+    if (run.released?.aborted) return ranOnAfterRelease(err, run.released, store);
+    return runFailed(err, run, payload, store, plan.label, started);
+  };
+  // One reaction for the whole outcome: the result is encoded here rather than in a .then of its own.
   return running.then(
-    (result) => {
+    (value) => {
       store.end();
-      if (run.released?.aborted) return ranOnAfterRelease(result, run.released, store);
+      if (run.released?.aborted) return ranOnAfterRelease(value, run.released, store);
+      let result: TaskResult;
+      try {
+        result = { r: encodeValue(value, def.name, 'result', 'task results') };
+      } catch (err) {
+        // For good: the task's work is done, and running it again would repeat it to fail the same way.
+        return failed(new PermanentError((err as Error).message, { cause: err }));
+      }
       const m = metrics();
       m.taskCompleted.inc(plan.label);
       m.taskDuration.observe(plan.completedLabels, (performance.now() - started) / 1000);
@@ -210,8 +220,7 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
     },
     (err: unknown) => {
       store.end();
-      if (run.released?.aborted) return ranOnAfterRelease(err, run.released, store);
-      return runFailed(err, run, payload, store, plan.label, started);
+      return failed(err);
     },
   );
 }

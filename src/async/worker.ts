@@ -57,12 +57,9 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
   // taskSignal() tells them to stop. Every active run may listen, hence no listener limit.
   const release = new AbortController();
   setMaxListeners(0, release.signal);
-  const processor = async (job: Job, token?: string): Promise<TaskResult> => {
-    const attempts = job.opts.attempts ?? 1;
-    active.set(job, token);
+  /** What BullMQ is told of a run that did not complete: deferred, failed for good, or to retry. */
+  const notCompleted = async (err: unknown, job: Job, token: string | undefined): Promise<never> => {
     try {
-      return await processJob({ data: job.data, dataJson: jobDataJson(job), jobId: job.id ?? '', jobName: job.name, queuedAt: job.timestamp, attempt: job.attemptsMade + 1, attempts, released: release.signal, unreadable: unreadableReason(job) }, config, secret);
-    } catch (err) {
       if (err instanceof UnknownTaskDeferred) {
         // Why the job waits rather than runs, in its logs (the dashboard shows them); best effort.
         await job.log(err.message).catch(() => undefined);
@@ -77,6 +74,28 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     } finally {
       active.delete(job);
     }
+  };
+  // A promise chain rather than an async function, as in processJob: on Node 20, with
+  // AsyncLocalStorage on, each promise made per job costs.
+  const processor = (job: Job, token?: string): Promise<TaskResult> => {
+    active.set(job, token);
+    let running: Promise<TaskResult>;
+    try {
+      running = processJob(
+        { data: job.data, dataJson: jobDataJson(job), jobId: job.id ?? '', jobName: job.name, queuedAt: job.timestamp, attempt: job.attemptsMade + 1, attempts: job.opts.attempts ?? 1, released: release.signal, unreadable: unreadableReason(job) },
+        config,
+        secret,
+      );
+    } catch (err) {
+      return notCompleted(err, job, token);
+    }
+    return running.then(
+      (result) => {
+        active.delete(job);
+        return result;
+      },
+      (err: unknown) => notCompleted(err, job, token),
+    );
   };
 
   const logError = throttledErrorLog(log);

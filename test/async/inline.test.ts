@@ -40,6 +40,11 @@ const permanent = asynctask(async function inlinePermanent(marker: string) {
   throw new PermanentError('never');
 });
 
+const mapResult = asynctask({ name: 'inlineMapResult', attempts: 3 }, async (marker: string) => {
+  count(marker);
+  return new Map([['a', 1]]);
+});
+
 const sharedCode = buildModel('inline.Code', { code: 'x' });
 
 describe('inline mode', () => {
@@ -77,6 +82,16 @@ describe('inline mode', () => {
     const caught = await failureOf(handle.result());
     expect((caught as KlueError).code).toBe('TASK_FAILED');
     expect(runs.get(b)).toBe(1);
+  });
+
+  it('fails a run whose result a queue could not carry for good, without running it again', async () => {
+    const config = await testConfig({ mode: 'inline' });
+    await startAsync(config, 'server');
+    const marker = randomUUID();
+    const caught = await failureOf((await mapResult(marker)).result());
+    expect((caught as KlueError).code).toBe('TASK_FAILED');
+    expect((caught as KlueError).message).toMatch(/failed: inlineMapResult: result is a Map; task results must be JSON values, Date or klue models$/);
+    expect(runs.get(marker)).toBe(1);
   });
 
   it('treats a repeated jobId as a duplicate', async () => {
