@@ -1,17 +1,9 @@
 import { context, isSpanContextValid, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
+import { settled } from '../util/settled.js';
 
 // A ProxyTracer follows an SDK registered later, so one lookup serves the process.
 const tracer = trace.getTracer('klue');
-
-/** Calls `fn`; a synchronous throw becomes a rejection, as from an async function. */
-function settled<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return fn();
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
-}
 
 /**
  * Runs `fn` inside `span` (made current over `parent`) and ends the span when its promise
