@@ -197,10 +197,6 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
     store.end();
     return runFailed(err, run, payload, store, plan.label, started);
   }
-  const failed = (err: unknown) => {
-    if (run.released?.aborted) return ranOnAfterRelease(err, run.released, store);
-    return runFailed(err, run, payload, store, plan.label, started);
-  };
   // One reaction for the whole outcome: the result is encoded here rather than in a .then of its own.
   return running.then(
     (value) => {
@@ -211,7 +207,7 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
         result = { r: encodeValue(value, def.name, 'result', 'task results') };
       } catch (err) {
         // For good: the task's work is done, and running it again would repeat it to fail the same way.
-        return failed(new PermanentError((err as Error).message, { cause: err }));
+        return runFailed(new PermanentError((err as Error).message, { cause: err }), run, payload, store, plan.label, started);
       }
       const m = metrics();
       m.taskCompleted.inc(plan.label);
@@ -220,7 +216,8 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
     },
     (err: unknown) => {
       store.end();
-      return failed(err);
+      if (run.released?.aborted) return ranOnAfterRelease(err, run.released, store);
+      return runFailed(err, run, payload, store, plan.label, started);
     },
   );
 }
