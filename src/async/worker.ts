@@ -12,9 +12,10 @@ import { bullQueueName, queuePrefix } from './producer.js';
 import { jobDataJson, KlueBullWorker, unreadableReason } from './bull-worker.js';
 import { BullConnections } from './redis-connection.js';
 import { resolveSecret } from './secret.js';
-import { isPermanent, processJob, type TaskResult } from './task-runner.js';
+import { isPermanent, processJob, type JobRun, type TaskResult } from './task-runner.js';
 import { UnknownTaskDeferred } from './unknown-task.js';
 import { getTask, registeredTasks, taskNames } from './task-registry.js';
+import { settled } from '../util/settled.js';
 import { waitAtMost } from '../util/wait-at-most.js';
 
 export interface WorkerOptions {
@@ -79,17 +80,8 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
   // AsyncLocalStorage on, each promise made per job costs.
   const processor = (job: Job, token?: string): Promise<TaskResult> => {
     active.set(job, token);
-    let running: Promise<TaskResult>;
-    try {
-      running = processJob(
-        { data: job.data, dataJson: jobDataJson(job), jobId: job.id ?? '', jobName: job.name, queuedAt: job.timestamp, attempt: job.attemptsMade + 1, attempts: job.opts.attempts ?? 1, released: release.signal, unreadable: unreadableReason(job) },
-        config,
-        secret,
-      );
-    } catch (err) {
-      return notCompleted(err, job, token);
-    }
-    return running.then(
+    const run: JobRun = { data: job.data as unknown, dataJson: jobDataJson(job), jobId: job.id ?? '', jobName: job.name, queuedAt: job.timestamp, attempt: job.attemptsMade + 1, attempts: job.opts.attempts ?? 1, released: release.signal, unreadable: unreadableReason(job) };
+    return settled(() => processJob(run, config, secret)).then(
       (result) => {
         active.delete(job);
         return result;

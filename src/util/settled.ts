@@ -5,8 +5,8 @@
  */
 export function settled<T>(fn: () => Promise<T> | T): Promise<T> {
   try {
-    const value = fn();
-    return value instanceof Promise ? value : Promise.resolve(value);
+    // Promise.resolve gives a native promise back as it is.
+    return Promise.resolve(fn());
   } catch (err) {
     return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
