@@ -80,16 +80,19 @@ async function httpSection(): Promise<void> {
   const klue = spawnChild('klue-server.ts', {}, { REDIS_URL: redis.url });
   const bare = spawnChild('bare-server.ts', { redisUrl: redis.url });
   const bareAls = spawnChild('bare-server.ts', { redisUrl: redis.url, als: true });
+  const bareCtx = spawnChild('bare-server.ts', { redisUrl: redis.url, ctx: true });
   const load = spawnChild('load.ts', {});
   try {
     const klueUrl = String((await klue.next('ready')).url);
     const bareUrl = String((await bare.next('ready')).url);
     const bareAlsUrl = String((await bareAls.next('ready')).url);
+    const bareCtxUrl = String((await bareCtx.next('ready')).url);
     const variants: { key: string; label: string; url: string; server: Child }[] = [
       { key: 'a', label: '(a) klue, queues a task', url: `${klueUrl}/orders`, server: klue },
       { key: 'b', label: '(b) klue, no task', url: `${klueUrl}/orders/check`, server: klue },
       { key: 'c', label: '(c) bare Fastify', url: `${bareUrl}/orders/check`, server: bare },
       { key: 'c_als', label: "(c') bare Fastify + AsyncLocalStorage", url: `${bareAlsUrl}/orders/check`, server: bareAls },
+      { key: 'c_ctx', label: "(c'') bare Fastify + klue's context", url: `${bareCtxUrl}/orders/check`, server: bareCtx },
       { key: 'd', label: '(d) bare Fastify + queue.add()', url: `${bareUrl}/orders`, server: bare },
     ];
     // One load generator for the whole section: a round's slices follow each other within a
@@ -136,6 +139,7 @@ async function httpSection(): Promise<void> {
       b_over_c: ratio(paired('b', 'c'), 1),
       b_over_c_als: ratio(paired('b', 'c_als'), 1),
       c_als_over_c: ratio(paired('c_als', 'c'), 1),
+      c_ctx_over_c: ratio(paired('c_ctx', 'c'), 1),
       d_over_c: ratio(paired('d', 'c'), 1),
       a_over_d: ratio(paired('a', 'd'), 1),
     };
@@ -143,10 +147,10 @@ async function httpSection(): Promise<void> {
     const spread = { a_over_b: middle('a', 'b'), b_over_c: middle('b', 'c') };
     table(`1. HTTP, 50 connections, ${S.httpSeconds} s x ${S.httpRounds} rounds, the variants interleaved (medians)`, ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'redis CPU µs/req', 'errors'],
       variants.map((v) => [v.label, fmt(m[v.key]?.rps), fmt(m[v.key]?.p50, 1), fmt(m[v.key]?.p99, 1), fmt(m[v.key]?.serverCpuUsPerReq), fmt(m[v.key]?.redisCpuUsPerReq), fmt(m[v.key]?.errors)]));
-    console.log(`  ratios (median of per-round ratios): a/b ${ratios.a_over_b} (middle half ${spread.a_over_b.join('–')}; target >= 0.8), b/c ${ratios.b_over_c} (middle half ${spread.b_over_c.join('–')}; target >= 0.8), b/c' ${ratios.b_over_c_als}, c'/c ${ratios.c_als_over_c}, d/c ${ratios.d_over_c}, a/d ${ratios.a_over_d}`);
+    console.log(`  ratios (median of per-round ratios): a/b ${ratios.a_over_b} (middle half ${spread.a_over_b.join('–')}; target >= 0.8), b/c ${ratios.b_over_c} (middle half ${spread.b_over_c.join('–')}; target >= 0.8), b/c' ${ratios.b_over_c_als}, c'/c ${ratios.c_als_over_c}, c''/c ${ratios.c_ctx_over_c}, d/c ${ratios.d_over_c}, a/d ${ratios.a_over_d}`);
 
     // The same endpoints at a steady 1,000 requests/s: latency, not throughput.
-    const paced = variants.filter((v) => v.key !== 'c' && v.key !== 'c_als');
+    const paced = variants.filter((v) => v.key !== 'c' && v.key !== 'c_als' && v.key !== 'c_ctx');
     const rateRounds: Record<string, Record<string, number>>[] = [];
     for (let r = 0; r < S.rateRounds; r++) {
       const round: Record<string, Record<string, number>> = {};
@@ -166,6 +170,7 @@ async function httpSection(): Promise<void> {
     await klue.stop();
     await bare.stop();
     await bareAls.stop();
+    await bareCtx.stop();
   }
 }
 
@@ -208,7 +213,7 @@ async function workerSection(): Promise<void> {
     const rounds: Record<string, WorkerRun>[] = [];
     for (let r = 0; r < S.workerRounds; r++) {
       const round: Record<string, WorkerRun> = {};
-      for (const v of rotate<WorkerVariant>(['klue', 'raw', 'raw-als'], r)) {
+      for (const v of rotate<WorkerVariant>(['klue', 'raw', 'raw-als', 'raw-ctx'], r)) {
         round[v] = await workerRun(v, concurrency, S.workerN);
         process.stdout.write(`  worker c=${concurrency} round ${r + 1} ${v}: ${round[v]?.tasksPerSec} tasks/s\n`);
       }
@@ -219,10 +224,22 @@ async function workerSection(): Promise<void> {
     const k = med('klue');
     const raw = med('raw');
     const rawAls = med('raw-als');
-    out[`c${concurrency}`] = { rounds, klue: k, raw, rawAls, ratio: paired('klue', 'raw'), ratioToRawAls: paired('klue', 'raw-als'), rawAlsOverRaw: paired('raw-als', 'raw') };
-    rows.push([String(concurrency), fmt(k), fmt(raw), fmt(rawAls), String(paired('klue', 'raw')), String(paired('klue', 'raw-als'))]);
+    const rawCtx = med('raw-ctx');
+    out[`c${concurrency}`] = {
+      rounds,
+      klue: k,
+      raw,
+      rawAls,
+      rawCtx,
+      ratio: paired('klue', 'raw'),
+      ratioToRawAls: paired('klue', 'raw-als'),
+      rawAlsOverRaw: paired('raw-als', 'raw'),
+      rawCtxOverRaw: paired('raw-ctx', 'raw'),
+      cpuUsPerTask: Object.fromEntries((['klue', 'raw', 'raw-als', 'raw-ctx'] as const).map((v) => [v, median(rounds.map((r) => r[v]?.cpuUsPerTask ?? NaN))])),
+    };
+    rows.push([String(concurrency), fmt(k), fmt(raw), fmt(rawAls), fmt(rawCtx), String(paired('klue', 'raw')), String(paired('raw-als', 'raw')), String(paired('raw-ctx', 'raw'))]);
   }
-  table(`3. Worker: ${S.workerN.toLocaleString('en-US')} no-op tasks queued beforehand, x ${S.workerRounds} rounds (median tasks/s; ratios: median of per-round ratios)`, ['concurrency', 'klue worker', 'raw BullMQ Worker', 'raw + AsyncLocalStorage', 'klue/raw (target >= 0.9)', 'klue/raw+ALS'], rows);
+  table(`3. Worker: ${S.workerN.toLocaleString('en-US')} no-op tasks queued beforehand, x ${S.workerRounds} rounds (median tasks/s; ratios: median of per-round ratios)`, ['concurrency', 'klue worker', 'raw BullMQ Worker', 'raw + AsyncLocalStorage', "raw + klue's context", 'klue/raw (target >= 0.9)', 'raw+ALS/raw', 'raw+ctx/raw'], rows);
   results.worker = { n: S.workerN, ...out };
 }
 

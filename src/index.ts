@@ -13,11 +13,13 @@ export {
   currentTask,
   taskSignal,
   currentContext,
+  bindContext,
   type KlueContext,
   type UserClaims,
   type RequestInfo,
   type TaskInfo,
 } from './context/context.js';
+export type { ContextPropagation } from './context/propagation.js';
 export { log } from './log/logger.js';
 
 export { KlueError, type ErrorBody, type KlueErrorOptions } from './errors/klue-error.js';

@@ -8,7 +8,7 @@ import { childArgs, orderSchema, RAW_JOB_OPTS, RAW_PREFIX, RAW_QUEUE, toParent }
 import { answerProfileRequests } from '../lib/profiler.js';
 import type { Order } from '../fixture/handlers/bench.js';
 
-const { redisUrl, als = false } = childArgs<{ redisUrl: string; als?: boolean }>();
+const { redisUrl, als = false, ctx = false } = childArgs<{ redisUrl: string; als?: boolean; ctx?: boolean }>();
 // The same logger and level as klue's server, request logging off in both.
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
 const app = Fastify({ loggerInstance: logger, logController: new LogController({ disableRequestLogging: true }) });
@@ -20,10 +20,15 @@ const schema = { body: orderSchema() };
 // does, one AsyncLocalStorage.run per request. On Node 20 that turns on async_hooks for every
 // promise and async resource of the process (so it gets a process of its own), a cost klue's
 // context (currentUser(), task calls) pays too.
+// With `ctx`, (c''): the same with klue's runInContext, in the propagation klue uses by default
+// (on Node 20, promise hooks: see src/context/propagation.ts).
 const storage = als ? new AsyncLocalStorage<{ id: string }>() : undefined;
+// Only klue's context module (dist/, as in bench/lib/klue.ts), not the rest of klue.
+const { runInContext } = ctx ? ((await import(new URL('../../dist/context/context.js', import.meta.url).href)) as typeof import('../../src/context/context.js')) : { runInContext: undefined };
 app.post('/orders/check', { schema }, async (request) => {
   const body = request.body as Order;
   if (storage) return storage.run({ id: request.id }, async () => ({ id: body.id, queued: false }));
+  if (runInContext) return runInContext({ ctx: { request: { id: request.id, method: request.method, url: request.url } }, log: logger }, async () => ({ id: body.id, queued: false }));
   return { id: body.id, queued: false };
 });
 app.post('/orders', { schema }, async (request) => {

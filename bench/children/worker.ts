@@ -15,7 +15,10 @@ import { benchState, nowMs } from '../lib/state.js';
 export type AblationStep = 'jobs-only' | 'envelope' | 'context' | 'process-job';
 
 interface WorkerArgs {
-  /** raw-als: the raw Worker with its processor in an AsyncLocalStorage.run, as context propagation needs. */
+  /**
+   * raw-als: the raw Worker with its processor in an AsyncLocalStorage.run; raw-ctx: in klue's
+   * runInContext instead, with the propagation klue uses by default (promise hooks on Node 20).
+   */
   variant: WorkerVariant;
   redisUrl: string;
   concurrency: number;
@@ -40,7 +43,7 @@ if (args.variant === 'klue') {
     const worker = await startWorker(config, { concurrency: args.concurrency });
     close = () => worker.close();
   };
-} else if (args.variant !== 'raw' && args.variant !== 'raw-als') {
+} else if (args.variant !== 'raw' && args.variant !== 'raw-als' && args.variant !== 'raw-ctx') {
   const step = args.variant;
   const config = await loadConfig({ dir: fixtureDir });
   createRootLogger({ service: config.name, role: 'worker' });
@@ -76,15 +79,22 @@ if (args.variant === 'klue') {
     close = () => worker.close();
   };
 } else {
+  const variant = args.variant;
   start = async () => {
     const processor = async (job: Job) => {
       if (job.name === 'benchLatency') state.latenciesUs.push(Math.round((nowMs() - (job.data as { args: [number] }).args[0]) * 1000));
       state.done++;
     };
     const storage = new AsyncLocalStorage<{ id: string | undefined }>();
+    const log = createRootLogger({ service: 'bench', role: 'worker' });
+    const inContext = {
+      raw: processor,
+      'raw-als': (job: Job) => storage.run({ id: job.id }, () => processor(job)),
+      'raw-ctx': (job: Job) => runInContext({ ctx: { request: { id: job.id ?? '', method: 'POST', url: '/orders' } }, log }, () => processor(job)),
+    };
     const worker = new Worker(
       RAW_QUEUE,
-      args.variant === 'raw-als' ? (job: Job) => storage.run({ id: job.id }, () => processor(job)) : processor,
+      inContext[variant],
       { connection: { url: args.redisUrl, maxRetriesPerRequest: null }, prefix: RAW_PREFIX, concurrency: args.concurrency },
     );
     await worker.waitUntilReady();

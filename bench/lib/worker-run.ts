@@ -1,8 +1,8 @@
 import type { AblationStep } from '../children/worker.js';
 import { cpuSeconds, spawnChild } from './common.js';
 
-/** What bench/children/worker.ts runs: klue's worker, a raw BullMQ Worker (+ ALS), or an ablation step. */
-export type WorkerVariant = 'klue' | 'raw' | 'raw-als' | AblationStep;
+/** What bench/children/worker.ts runs: klue's worker, a raw BullMQ Worker (+ ALS, or + klue's context), or an ablation step. */
+export type WorkerVariant = 'klue' | 'raw' | 'raw-als' | 'raw-ctx' | AblationStep;
 
 export interface WorkerRun {
   tasksPerSec: number;
@@ -25,7 +25,7 @@ export async function drainQueued(
   redis: { url: string; pid: number },
   run: { variant: WorkerVariant; concurrency: number; n: number; profileTo?: string; countAsync?: boolean },
 ): Promise<WorkerRun> {
-  const raw = run.variant === 'raw' || run.variant === 'raw-als';
+  const raw = run.variant === 'raw' || run.variant === 'raw-als' || run.variant === 'raw-ctx';
   const fill = spawnChild('producer.ts', { mode: 'fill', redisUrl: redis.url, variant: raw ? 'raw' : 'klue', n: run.n });
   try {
     await fill.next('result');

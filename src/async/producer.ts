@@ -28,8 +28,13 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
-/** Calls per addBulk; beyond this a batch is sent at once rather than at the end of the tick. */
-const MAX_BATCH = 200;
+/**
+ * A batch is sent once it holds this many calls, not at the end of the event loop turn: Redis
+ * then adds the first calls while the server still handles the turn's other requests, instead
+ * of the two taking turns. Under 50 concurrent requests that each queue a task, 16 answered
+ * 1.07-1.25x the requests per second of one batch per turn (about 20 calls), 8 and 24 less.
+ */
+export const MAX_BATCH = 16;
 /** An enqueue Redis has not acknowledged after this long fails, so no request ever hangs on Redis. */
 export const ENQUEUE_TIMEOUT_MS = 2000;
 

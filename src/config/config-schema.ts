@@ -18,6 +18,7 @@ export const configSchema = {
     serve_base_path: { type: 'boolean' },
     body_limit: { type: 'integer', minimum: 1 },
     metrics_path: { anyOf: [{ type: 'string', pattern: '^/' }, { const: false }] },
+    context_propagation: { enum: ['auto', 'promises', 'async_hooks'] },
     setup: { type: 'string' },
     async: {
       type: 'object',

@@ -1,3 +1,5 @@
+import type { ContextPropagation } from '../context/propagation.js';
+
 /** Dashboard settings (`async.dashboard`); the dashboard is off unless this is set. */
 export interface DashboardConfig {
   /** URL path of the dashboard. Default `/admin/queues`. */
@@ -113,6 +115,13 @@ export interface KlueConfig {
   body_limit: number;
   /** Path of the Prometheus endpoint, or false for none. Default `/metrics`. */
   metrics_path: string | false;
+  /**
+   * How the context (`currentUser()`, `log()`, task calls) follows the work a request or task
+   * starts: `promises` (await and promise chains; wrap other callbacks with `bindContext()`),
+   * `async_hooks` (Node's AsyncLocalStorage, callbacks too) or `auto`: `async_hooks` where Node
+   * builds it on AsyncContextFrame (Node 24+), else `promises`. Default `auto`.
+   */
+  context_propagation: ContextPropagation;
   jwt: JwtConfig;
   async: AsyncConfig;
   /** Every key of the file, env secrets substituted. */

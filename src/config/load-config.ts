@@ -8,6 +8,7 @@ import { KlueError } from '../errors/klue-error.js';
 import { parseDuration } from '../util/duration.js';
 import { isObject } from '../util/is-object.js';
 import { configSchema } from './config-schema.js';
+import type { ContextPropagation } from '../context/propagation.js';
 import type { AsyncConfig, KlueConfig } from './config-types.js';
 import { substituteEnvSecrets } from './env-secrets.js';
 
@@ -172,6 +173,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
     serve_base_path: raw.serve_base_path === true,
     body_limit: (raw.body_limit as number | undefined) ?? 1024 * 1024,
     metrics_path: (raw.metrics_path as string | false | undefined) ?? '/metrics',
+    context_propagation: (raw.context_propagation as ContextPropagation | undefined) ?? 'auto',
     jwt: {
       secret: raw.jwt_secret as string | undefined,
       publicKey,

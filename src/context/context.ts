@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
+import { ContextStorage, type ContextPropagation } from './propagation.js';
 
 /** Claims of a verified JWT (`sub` is the user id). */
 export interface UserClaims {
@@ -54,11 +54,29 @@ export interface ContextStore {
 // One instance per process even if klue is loaded twice (dist and source, or two copies
 // in node_modules): otherwise a task defined against one copy would not see the context.
 const KEY = Symbol.for('klue.context.storage');
-const holder = globalThis as unknown as Record<symbol, AsyncLocalStorage<ContextStore> | undefined>;
-export const contextStorage: AsyncLocalStorage<ContextStore> = (holder[KEY] ??= new AsyncLocalStorage<ContextStore>());
+const holder = globalThis as unknown as Record<symbol, ContextStorage<ContextStore> | undefined>;
+export const contextStorage: ContextStorage<ContextStore> = (holder[KEY] ??= new ContextStorage<ContextStore>());
+
+/** Sets how contexts follow the work they start (`context_propagation`); loadService does it. */
+export function useContextPropagation(mode: ContextPropagation): void {
+  contextStorage.use(mode);
+}
 
 export function runInContext<T>(store: ContextStore, fn: () => T): T {
   return contextStorage.run(store, fn);
+}
+
+/**
+ * Wraps `fn` so that it runs in the context current now, wherever it is called from later: for
+ * callbacks that timers, event emitters or callback-style APIs call, which the default
+ * propagation on Node 20 and 22 (`promises`) does not follow. Outside any context, `fn` itself.
+ *
+ * @example setTimeout(bindContext(() => sendReminder(currentUser()?.sub)), 60_000);
+ */
+export function bindContext<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  const store = contextStorage.getStore();
+  if (!store) return fn;
+  return (...args: A) => contextStorage.run(store, () => fn(...args));
 }
 
 export function currentStore(): ContextStore | undefined {

@@ -5,6 +5,7 @@ import { SchemaSet } from '../api/schemas.js';
 import type { JwtVerifier } from '../auth/jwt.js';
 import type { KlueConfig } from '../config/config-types.js';
 import { useConfig } from '../config/current-config.js';
+import { useContextPropagation } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
 import { addErrorReporter, type ErrorReporter } from '../errors/reporter.js';
 import type { Handler } from './handler.js';
@@ -47,6 +48,7 @@ async function loadSetup(config: KlueConfig): Promise<void> {
 
 async function load(config: KlueConfig): Promise<Service> {
   useConfig(config);
+  useContextPropagation(config.context_propagation);
   const schemas = new SchemaSet();
   const apis = await loadApis(config.dir, config.apis, schemas);
   let jwt: JwtVerifier | undefined;
