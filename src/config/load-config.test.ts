@@ -84,6 +84,13 @@ describe('loadConfig', () => {
     expect((await loadConfig({ dir: serviceDir({ 'klue-config.yaml': 'name: x\nasync: {unknown_task_grace: 5m}\n' }) })).async.unknown_task_grace).toBe(300_000);
   });
 
+  it('reads context_propagation, auto unless set, and names a value it does not know', async () => {
+    expect((await loadConfig({ dir: serviceDir({ 'klue-config.yaml': 'name: x\n' }) })).context_propagation).toBe('auto');
+    expect((await loadConfig({ dir: serviceDir({ 'klue-config.yaml': 'name: x\ncontext_propagation: async_hooks\n' }) })).context_propagation).toBe('async_hooks');
+    const err = await failure(loadConfig({ dir: serviceDir({ 'klue-config.yaml': 'name: x\ncontext_propagation: threads\n' }) }));
+    expect(err.message).toMatch(/klue-config\.yaml: context_propagation: must be equal to one of the allowed values/);
+  });
+
   it('fails when there is no config file or no spec', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'klue-cfg-'));
     expect((await failure(loadConfig({ dir: empty }))).message).toMatch(/no klue-config\.yaml/);
