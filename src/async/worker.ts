@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { KlueConfig } from '../config/config-types.js';
-import type { KlueContext } from '../context/context.js';
+import { contextStorage, type KlueContext } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
 import { reportError } from '../errors/reporter.js';
 import { rootLogger, type Logger } from '../log/logger.js';
@@ -114,7 +114,7 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  log.info({ queues, concurrency, tasks: taskNames(), prefix: queuePrefix(config) }, `async: worker serving ${taskNames().length} task(s)`);
+  log.info({ queues, concurrency, tasks: taskNames(), prefix: queuePrefix(config), context_propagation: contextStorage.propagation }, `async: worker serving ${taskNames().length} task(s)`);
 
   let closing: Promise<void> | undefined;
   return {

@@ -3,6 +3,7 @@ import { ensureRedis } from '../async/embedded-redis.js';
 import { startWorkers, type Supervisor } from '../async/supervisor.js';
 import { isProduction, type KlueConfig } from '../config/config-types.js';
 import { loadConfig } from '../config/load-config.js';
+import { contextStorage } from '../context/context.js';
 import { createRootLogger, type Logger } from '../log/logger.js';
 import { addMetricsSource } from '../observability/metrics-endpoint.js';
 import { serve, type RunningServer } from '../server/serve.js';
@@ -63,7 +64,7 @@ export async function startCommand(opts: StartOptions): Promise<void> {
     await redis?.stop();
     throw err;
   }
-  log.info({ url: server.url, operations: server.service.operations.length }, `${config.name} listening`);
+  log.info({ url: server.url, operations: server.service.operations.length, context_propagation: contextStorage.propagation }, `${config.name} listening`);
   // Once serving: the types are for the editor, and writing them took half a second of start-up.
   if (!isProduction(config)) writeTypes(config, opts.env, log);
 

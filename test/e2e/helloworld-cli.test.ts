@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateToken } from '../../src/auth/jwt.js';
 import { loadConfig } from '../../src/config/load-config.js';
+import { resolvePropagation } from '../../src/context/propagation.js';
 import { getJson, postJson } from '../helpers/in-process.js';
 import { spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
 import { freePort } from '../helpers/redis.js';
@@ -47,6 +48,13 @@ async function bearer() {
 }
 
 describe('klue start on the helloworld example', () => {
+  it('says which context propagation the server and its worker use (auto: promise hooks before Node 24)', async () => {
+    const expected = resolvePropagation('auto');
+    expect((await klue.waitForLine((l) => l.msg === 'hello listening')).context_propagation).toBe(expected);
+    const worker = await klue.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('async: worker serving'), 30_000, 'the worker');
+    expect(worker.context_propagation).toBe(expected);
+  });
+
   it('writes the API types, as klue types does, once it is serving', async () => {
     const committed = readFileSync(join(helloworldDir, 'types', 'helloworld.ts'), 'utf8');
     await waitForFile(join(svc.dir, 'types', 'helloworld.ts'), committed, 20_000);
