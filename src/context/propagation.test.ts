@@ -79,10 +79,9 @@ for (const kind of ['promises', 'async_hooks'] as const) {
       expect(await seen).toBe(20);
     });
 
-    it('runs a bound callback in its store from a timer', async () => {
+    it('gives a plain timer callback the store under async_hooks, and no store (never another) under promise hooks', async () => {
       const viaTimer = (fn: () => number | undefined) => new Promise<number | undefined>((resolve) => setTimeout(() => resolve(fn()), 1));
       const plain = await storage.run({ id: 30 }, () => viaTimer(() => storage.getStore()?.id));
-      // Node's AsyncLocalStorage follows timers; promise hooks do not, and the callback sees no store, never another's.
       expect(plain).toBe(kind === 'async_hooks' ? 30 : undefined);
     });
   });
