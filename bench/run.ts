@@ -111,9 +111,11 @@ async function httpSection(): Promise<void> {
         await flush();
         const cpu0 = cpuSeconds(v.server.pid);
         const rcpu0 = cpuSeconds(redisPid);
+        const lcpu0 = cpuSeconds(load.pid);
         const res = await measure({ url: v.url, seconds: S.httpSeconds, connections: 50 });
         const cpu = cpuSeconds(v.server.pid) - cpu0;
         const rcpu = cpuSeconds(redisPid) - rcpu0;
+        const lcpu = cpuSeconds(load.pid) - lcpu0;
         const ok = Number(res.ok);
         round[v.key] = {
           rps: Math.round(Number(res.rps)),
@@ -122,13 +124,14 @@ async function httpSection(): Promise<void> {
           errors: Number(res.errors) + Number(res.non2xx) + Number(res.timeouts),
           serverCpuUsPerReq: Math.round((cpu / ok) * 1e6),
           redisCpuUsPerReq: Math.round((rcpu / ok) * 1e6),
+          loadCpuUsPerReq: Math.round((lcpu / ok) * 1e6),
         };
         process.stdout.write(`  http round ${r + 1} ${v.key}: ${round[v.key]?.rps} req/s\n`);
       }
       rounds.push(round);
     }
     const med = (key: string, field: string) => median(rounds.map((r) => r[key]?.[field] ?? NaN));
-    const m = Object.fromEntries(variants.map((v) => [v.key, { rps: med(v.key, 'rps'), p50: med(v.key, 'p50'), p99: med(v.key, 'p99'), serverCpuUsPerReq: med(v.key, 'serverCpuUsPerReq'), redisCpuUsPerReq: med(v.key, 'redisCpuUsPerReq'), errors: med(v.key, 'errors') }]));
+    const m = Object.fromEntries(variants.map((v) => [v.key, { rps: med(v.key, 'rps'), p50: med(v.key, 'p50'), p99: med(v.key, 'p99'), serverCpuUsPerReq: med(v.key, 'serverCpuUsPerReq'), redisCpuUsPerReq: med(v.key, 'redisCpuUsPerReq'), loadCpuUsPerReq: med(v.key, 'loadCpuUsPerReq'), errors: med(v.key, 'errors') }]));
     // Ratios per round (both sides measured minutes apart at most), then their median: steadier
     // than a ratio of medians on a machine whose speed drifts.
     const perRound = (x: string, y: string) => rounds.map((r) => (r[x]?.rps ?? NaN) / (r[y]?.rps ?? NaN));
@@ -145,9 +148,16 @@ async function httpSection(): Promise<void> {
     };
     // The middle half of the per-round ratios: a wide one says the machine was too noisy to tell.
     const spread = { a_over_b: middle('a', 'b'), b_over_c: middle('b', 'c') };
-    table(`1. HTTP, 50 connections, ${S.httpSeconds} s x ${S.httpRounds} rounds, the variants interleaved (medians)`, ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'redis CPU µs/req', 'errors'],
-      variants.map((v) => [v.label, fmt(m[v.key]?.rps), fmt(m[v.key]?.p50, 1), fmt(m[v.key]?.p99, 1), fmt(m[v.key]?.serverCpuUsPerReq), fmt(m[v.key]?.redisCpuUsPerReq), fmt(m[v.key]?.errors)]));
+    table(`1. HTTP, 50 connections, ${S.httpSeconds} s x ${S.httpRounds} rounds, the variants interleaved (medians)`, ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'redis CPU µs/req', 'load gen CPU µs/req', 'errors'],
+      variants.map((v) => [v.label, fmt(m[v.key]?.rps), fmt(m[v.key]?.p50, 1), fmt(m[v.key]?.p99, 1), fmt(m[v.key]?.serverCpuUsPerReq), fmt(m[v.key]?.redisCpuUsPerReq), fmt(m[v.key]?.loadCpuUsPerReq), fmt(m[v.key]?.errors)]));
     console.log(`  ratios (median of per-round ratios): a/b ${ratios.a_over_b} (middle half ${spread.a_over_b.join('–')}; target >= 0.8), b/c ${ratios.b_over_c} (middle half ${spread.b_over_c.join('–')}; target >= 0.8), b/c' ${ratios.b_over_c_als}, c'/c ${ratios.c_als_over_c}, c''/c ${ratios.c_ctx_over_c}, d/c ${ratios.d_over_c}, a/d ${ratios.a_over_d}`);
+
+    // When the machine's cores are the limit (server, Redis and load generator share them), a
+    // variant's req/s goes as the inverse of all the CPU one of its requests costs: this is the
+    // a/b that costs alone allow, whatever the code does with its waiting.
+    const allCpu = (k: string) => (m[k]?.serverCpuUsPerReq ?? NaN) + (m[k]?.redisCpuUsPerReq ?? NaN) + (m[k]?.loadCpuUsPerReq ?? NaN);
+    const cpuBound = { a_over_b: ratio(allCpu('b') / allCpu('a'), 1), cores: cpus().length };
+    console.log(`  CPU per request, all processes: a ${fmt(allCpu('a'))} µs, b ${fmt(allCpu('b'))} µs; on ${cpuBound.cores} saturated cores that allows at most a/b ${cpuBound.a_over_b}`);
 
     // The same endpoints at a steady 1,000 requests/s: latency, not throughput.
     const paced = variants.filter((v) => v.key !== 'c' && v.key !== 'c_als' && v.key !== 'c_ctx');
@@ -164,7 +174,7 @@ async function httpSection(): Promise<void> {
     const rm = Object.fromEntries(paced.map((v) => [v.key, { rps: median(rateRounds.map((r) => r[v.key]?.rps ?? NaN)), p50: median(rateRounds.map((r) => r[v.key]?.p50 ?? NaN)), p99: median(rateRounds.map((r) => r[v.key]?.p99 ?? NaN)) }]));
     table('   at a steady 1,000 requests/s (autocannon overallRate; latency in ms, autocannon resolution)', ['endpoint', 'req/s', 'p50 ms', 'p99 ms'],
       paced.map((v) => [v.label, fmt(rm[v.key]?.rps), fmt(rm[v.key]?.p50, 1), fmt(rm[v.key]?.p99, 1)]));
-    results.http = { connections: 50, seconds: S.httpSeconds, rounds, medians: m, ratios, spread, at1000: { rounds: rateRounds, medians: rm } };
+    results.http = { connections: 50, seconds: S.httpSeconds, rounds, medians: m, ratios, spread, cpuBound, at1000: { rounds: rateRounds, medians: rm } };
   } finally {
     await load.stop();
     await klue.stop();
