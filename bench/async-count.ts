@@ -2,7 +2,8 @@
  * `node --import tsx bench/async-count.ts [tasks] [concurrency]`: how many async resources
  * (promises, ticks, timers) a worker makes per task: a raw BullMQ Worker, the same with its
  * processor in an AsyncLocalStorage.run, and klue's worker. On Node 20, once AsyncLocalStorage
- * is on, each of them runs its async_hooks callbacks, so this is what the context costs by count.
+ * is on, each of them runs its async_hooks callbacks; with klue's default propagation (promise
+ * hooks) each promise runs its hooks. So this is what a context costs, by count.
  * The counting hook slows every variant: only the counts mean anything, not the speed.
  */
 import { Redis } from 'ioredis';

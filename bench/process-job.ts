@@ -1,20 +1,24 @@
 /**
  * `node --import tsx bench/process-job.ts [jobs] [rounds]`: what klue's own part of a task run
  * costs, without BullMQ or Redis. Calls `processJob` in a loop on stored envelopes (the fixture's
- * no-op task, a request context), with AsyncLocalStorage on as in any worker, and subtracts the
+ * no-op task, a request context), with klue's context propagation on as in any worker, and subtracts the
  * same loop that only parses the job data, as BullMQ does before the processor runs. Add
  * `--cpu-prof` after `node` to see where the time goes.
  */
+import { startRedis, stopAndClean } from '../test/helpers/redis.js';
 import { fixtureDir, median, ORDER } from './lib/common.js';
 import { createRootLogger, loadConfig, loadService, processJob, resolveSecret, rootLogger, runInContext, sealEnvelope, startAsync } from './lib/klue.js';
 
 const [n = 100_000, rounds = 5] = process.argv.slice(2).map(Number);
+// The worker's runtime connects to Redis at start (no job goes there): a private one, as the other benches use.
+const redis = await startRedis();
+process.env.REDIS_URL = redis.url;
 const config = await loadConfig({ dir: fixtureDir });
 createRootLogger({ service: config.name, role: 'worker' });
 await loadService(config);
 await startAsync(config, 'worker');
 const secret = resolveSecret(config);
-// A worker's first task run turns AsyncLocalStorage on for the whole process; so does this.
+// A worker's first task run turns klue's context propagation (promise hooks on Node 20) on for the whole process; so does this.
 await runInContext({ ctx: {}, log: rootLogger() }, () => Promise.resolve());
 
 const stored: string[] = [];
@@ -43,4 +47,5 @@ for (let r = 0; r < rounds; r++) {
   console.log(`  round ${r + 1}: parse ${parse.toFixed(2)} µs, parse + processJob ${processed.toFixed(2)} µs`);
 }
 console.log(`processJob: ${median(own).toFixed(2)} µs per job (median of ${rounds} rounds of ${n.toLocaleString('en-US')})`);
+await stopAndClean(redis);
 process.exit(0);
