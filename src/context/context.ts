@@ -68,7 +68,7 @@ export function runInContext<T>(store: ContextStore, fn: () => T): T {
 
 /**
  * Wraps `fn` so that it runs in the context current now, wherever it is called from later: for
- * callbacks that timers, event emitters or callback-style APIs call, which the default
+ * callbacks that timers, `process.nextTick`, I/O or callback-style APIs call, which the default
  * propagation on Node 20 and 22 (`promises`) does not follow. Outside any context, `fn` itself.
  *
  * @example setTimeout(bindContext(() => sendReminder(currentUser()?.sub)), 60_000);

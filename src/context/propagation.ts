@@ -4,8 +4,8 @@ import { promiseHooks } from 'node:v8';
 /**
  * How the context of a request or task follows the work it starts (`context_propagation`):
  * - `promises`: through `await` and promise chains (`then`, `Promise.all`...), by V8's promise
- *   hooks. A callback that a timer, an event emitter or a callback-style API calls later runs
- *   outside any context unless it was wrapped with `bindContext()`.
+ *   hooks. A callback that a timer, `process.nextTick`, I/O or a callback-style API calls later
+ *   runs outside any context unless it was wrapped with `bindContext()`.
  * - `async_hooks`: Node's AsyncLocalStorage, which also follows callbacks. Before Node 24 it is
  *   built on async_hooks, which every promise and every native resource of the process pays for.
  * - `auto`: `async_hooks` where Node builds AsyncLocalStorage on AsyncContextFrame (Node 24, or
@@ -84,17 +84,18 @@ export function resolvePropagation(mode: ContextPropagation): 'promises' | 'asyn
 }
 
 /**
- * One store per process, whose propagation can be chosen (`use`) before work runs in it. Both
- * backends are made on first use only: AsyncLocalStorage and the promise hooks cost nothing
- * until they are entered.
+ * One store per process, whose propagation can be chosen (`use`) before work runs in it. Making
+ * both backends costs nothing: neither AsyncLocalStorage nor the promise hooks are turned on
+ * until a store is first entered through it.
  */
 export class ContextStorage<T> {
-  private backend: Backend<T> | undefined;
+  private readonly backends: Record<'promises' | 'async_hooks', Backend<T>> = { promises: promiseBackend<T>(), async_hooks: alsBackend<T>() };
   private chosen: 'promises' | 'async_hooks';
-  private readonly made = new Map<'promises' | 'async_hooks', Backend<T>>();
+  private backend: Backend<T>;
 
   constructor(mode: ContextPropagation = 'auto') {
     this.chosen = resolvePropagation(mode);
+    this.backend = this.backends[this.chosen];
   }
 
   /** The propagation in force. */
@@ -107,26 +108,15 @@ export class ContextStorage<T> {
    * the one it started with, so this belongs at start-up (loadService does it).
    */
   use(mode: ContextPropagation): void {
-    const kind = resolvePropagation(mode);
-    if (kind === this.chosen) return;
-    this.chosen = kind;
-    this.backend = this.made.get(kind);
-  }
-
-  private open(): Backend<T> {
-    let backend = this.made.get(this.chosen);
-    if (!backend) {
-      backend = this.chosen === 'promises' ? promiseBackend<T>() : alsBackend<T>();
-      this.made.set(this.chosen, backend);
-    }
-    return (this.backend = backend);
+    this.chosen = resolvePropagation(mode);
+    this.backend = this.backends[this.chosen];
   }
 
   run<R>(store: T, fn: () => R): R {
-    return (this.backend ?? this.open()).run(store, fn);
+    return this.backend.run(store, fn);
   }
 
   getStore(): T | undefined {
-    return this.backend?.get();
+    return this.backend.get();
   }
 }
