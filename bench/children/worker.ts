@@ -5,7 +5,7 @@ import { Worker, type Job } from 'bullmq';
 import { childArgs, fixtureDir, RAW_PREFIX, RAW_QUEUE, rssMb, sleep, summarize, toParent } from '../lib/common.js';
 import { bullQueueName, createRootLogger, decodeValue, getTask, jobDataJson, KlueBullWorker, loadConfig, loadService, openEnvelope, processJob, queuePrefix, resolveSecret, rootLogger, runInContext, startAsync, startWorker } from '../lib/klue.js';
 import { startProfiler } from '../lib/profiler.js';
-import type { WorkerVariant } from '../lib/worker-run.js';
+import { isRawVariant, type WorkerVariant } from '../lib/worker-run.js';
 import { benchState, nowMs } from '../lib/state.js';
 
 /**
@@ -43,7 +43,7 @@ if (args.variant === 'klue') {
     const worker = await startWorker(config, { concurrency: args.concurrency });
     close = () => worker.close();
   };
-} else if (args.variant !== 'raw' && args.variant !== 'raw-als' && args.variant !== 'raw-ctx') {
+} else if (!isRawVariant(args.variant)) {
   const step = args.variant;
   const config = await loadConfig({ dir: fixtureDir });
   createRootLogger({ service: config.name, role: 'worker' });

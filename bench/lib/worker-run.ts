@@ -4,6 +4,12 @@ import { cpuSeconds, spawnChild } from './common.js';
 /** What bench/children/worker.ts runs: klue's worker, a raw BullMQ Worker (+ ALS, or + klue's context), or an ablation step. */
 export type WorkerVariant = 'klue' | 'raw' | 'raw-als' | 'raw-ctx' | AblationStep;
 
+/** The variants that run a plain BullMQ Worker on jobs added with `queue.add()`. */
+export type RawVariant = 'raw' | 'raw-als' | 'raw-ctx';
+export function isRawVariant(variant: WorkerVariant): variant is RawVariant {
+  return variant === 'raw' || variant === 'raw-als' || variant === 'raw-ctx';
+}
+
 export interface WorkerRun {
   tasksPerSec: number;
   /** Worker process CPU (user + system) per task, from 'go' to the last task. */
@@ -25,7 +31,7 @@ export async function drainQueued(
   redis: { url: string; pid: number },
   run: { variant: WorkerVariant; concurrency: number; n: number; profileTo?: string; countAsync?: boolean },
 ): Promise<WorkerRun> {
-  const raw = run.variant === 'raw' || run.variant === 'raw-als' || run.variant === 'raw-ctx';
+  const raw = isRawVariant(run.variant);
   const fill = spawnChild('producer.ts', { mode: 'fill', redisUrl: redis.url, variant: raw ? 'raw' : 'klue', n: run.n });
   try {
     await fill.next('result');
