@@ -1,6 +1,6 @@
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { KlueContext } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
+import { HmacSha256 } from './hmac.js';
 
 /** One queued task call, as signed into an envelope. */
 export interface TaskPayload {
@@ -31,20 +31,17 @@ const VERSION = 2;
 /** `,"s":"` + 64 hex digits + `"}` */
 const V2_TAIL_LENGTH = 72;
 
-// A KeyObject per secret: createHmac with a string key prepares the key again on every call.
+// The signer of the last secret used: a process has one.
 let lastSecret: string | undefined;
-let lastKey: KeyObject | undefined;
-function hmacKey(secret: string): KeyObject {
-  if (secret !== lastSecret || !lastKey) {
-    lastKey = createSecretKey(Buffer.from(secret, 'utf8'));
+let lastSigner: HmacSha256 | undefined;
+
+/** Hex HMAC-SHA256 of the payload's text. */
+function sign(text: string, secret: string): string {
+  if (secret !== lastSecret || !lastSigner) {
+    lastSigner = new HmacSha256(secret);
     lastSecret = secret;
   }
-  return lastKey;
-}
-
-/** Hex HMAC-SHA256: a hex digest straight from OpenSSL costs less than a Buffer and its hex. */
-function sign(text: string, secret: string): string {
-  return createHmac('sha256', hmacKey(secret)).update(text).digest('hex');
+  return lastSigner.hex(text);
 }
 
 /**
