@@ -1,9 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contextStorage } from '../../src/context/context.js';
 import { getJson, startInProcess, type TestServer } from '../helpers/in-process.js';
+import { writeService } from '../helpers/service-dir.js';
 
 // A handler that looks at its context after awaits of every kind, from a bound timer callback and
 // from an unbound one, while many requests interleave.
@@ -39,12 +38,8 @@ export async function whoami() {
 }
 `;
 
-const dir = mkdtempSync(join(tmpdir(), 'klue-ctx-'));
-mkdirSync(join(dir, 'apis'));
-writeFileSync(join(dir, 'klue-config.yaml'), 'name: ctx\n');
-writeFileSync(join(dir, 'apis', 'api.yaml'), SPEC);
-writeFileSync(join(dir, 'handler.ts'), HANDLER);
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir, cleanup } = writeService({ 'klue-config.yaml': 'name: ctx\n', 'apis/api.yaml': SPEC, 'handler.ts': HANDLER });
+afterAll(cleanup);
 
 for (const mode of ['promises', 'async_hooks'] as const) {
   describe(`context_propagation: ${mode}`, () => {

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bullQueueName } from '../../src/async/producer.js';
 import { postJson, startInProcess, type TestServer } from '../helpers/in-process.js';
+import { writeService } from '../helpers/service-dir.js';
 import { startRedis, stopAndClean, type PrivateRedis } from '../helpers/redis.js';
 
 // Handlers that call a task without awaiting it: the response must still wait for Redis to
@@ -42,7 +41,7 @@ export async function queuedThenRefused({ body }) {
 }
 `;
 
-const dir = mkdtempSync(join(tmpdir(), 'klue-unawaited-'));
+const service = writeService({ 'klue-config.yaml': 'name: unawaited\nwith_async: true\n', 'apis/api.yaml': SPEC, 'handler.ts': HANDLER });
 const queueName = `unawaited-${randomUUID()}`;
 let redis: PrivateRedis;
 let server: TestServer;
@@ -69,11 +68,7 @@ async function queuedIds(): Promise<string[]> {
 
 beforeAll(async () => {
   redis = await startRedis();
-  mkdirSync(join(dir, 'apis'));
-  writeFileSync(join(dir, 'klue-config.yaml'), 'name: unawaited\nwith_async: true\n');
-  writeFileSync(join(dir, 'apis', 'api.yaml'), SPEC);
-  writeFileSync(join(dir, 'handler.ts'), HANDLER);
-  server = await startInProcess(dir, { async: { redis_url: redis.url, queue: queueName, secret: 'unawaited-test-secret-0123456789' } });
+  server = await startInProcess(service.dir, { async: { redis_url: redis.url, queue: queueName, secret: 'unawaited-test-secret-0123456789' } });
   admin = new Redis(redis.url);
   queue = new Queue(bullQueueName('default'), { connection: { url: redis.url }, prefix: `klue:${queueName}` });
 });
@@ -83,7 +78,7 @@ afterAll(async () => {
   admin?.disconnect();
   await server?.close();
   if (redis) await stopAndClean(redis);
-  rmSync(dir, { recursive: true, force: true });
+  service.cleanup();
 });
 
 describe('task calls a handler does not await', () => {

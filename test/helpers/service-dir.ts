@@ -42,3 +42,13 @@ export function copyService(source: string, config: Record<string, unknown> = {}
   writeFileSync(join(dir, 'klue-config.yaml'), stringify({ ...base, ...config }));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** A service written from `files` (path inside the service folder → text) into a private temp dir. */
+export function writeService(files: Record<string, string>): ServiceDir {
+  const dir = mkdtempSync(join(tmpdir(), 'klue-svc-'));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
