@@ -177,7 +177,11 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
     }
     return rejectEnvelope(err, run);
   }
-  const store = new TaskStore({ ...payload.ctx, task: { name: payload.task, jobId: run.jobId, attempt: run.attempt } }, run);
+  // The payload's context, parsed for this run alone, takes the run's task itself: copying it
+  // ({ ...ctx, task }) was most of processJob's own time in a worker profile (3 µs per job).
+  const ctx = payload.ctx as KlueContext & { task: TaskInfo };
+  ctx.task = { name: payload.task, jobId: run.jobId, attempt: run.attempt };
+  const store = new TaskStore(ctx, run);
   const def = getTask(payload.task);
   if (!def) {
     const deferred = deferUnknownTask(payload, config, store.log);
