@@ -1,21 +1,11 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { KlueError } from '../../src/errors/klue-error.js';
 import { loadService } from '../../src/service/load-service.js';
+import { writeService } from '../helpers/service-dir.js';
 
 function service(spec: string, files: Record<string, string> = {}, config = 'name: t\n'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'klue-start-'));
-  mkdirSync(join(dir, 'apis'));
-  writeFileSync(join(dir, 'klue-config.yaml'), config);
-  writeFileSync(join(dir, 'apis', 'api.yaml'), spec);
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(join(dir, name, '..'), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  return dir;
+  return writeService({ 'klue-config.yaml': config, 'apis/api.yaml': spec, ...files }).dir;
 }
 
 async function startupError(dir: string): Promise<KlueError> {
