@@ -50,6 +50,20 @@ function machine() {
 const fmt = (x: number | undefined, digits = 0) => (x === undefined || !Number.isFinite(x) ? '-' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 
+/**
+ * Variant x over variant y, round by round (both measured minutes apart at most): steadier than
+ * a ratio of medians on a machine whose speed drifts. `median` is what a target is read from; a
+ * wide `middle` half says the machine was too noisy for the median to settle it.
+ */
+function roundRatios<R>(rounds: Record<string, R | undefined>[], value: (r: R) => number, x: string, y: string): { median: number; middle: number[] } {
+  const each = rounds.map((r) => {
+    const a = r[x];
+    const b = r[y];
+    return a === undefined || b === undefined ? NaN : value(a) / value(b);
+  });
+  return { median: median(each), middle: quartiles(each).map((q) => ratio(q, 1)) };
+}
+
 function table(title: string, head: string[], rows: (string | number)[][]): void {
   const cells = [head, ...rows.map((r) => r.map(String))];
   const widths = head.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
@@ -132,11 +146,8 @@ async function httpSection(): Promise<void> {
     }
     const med = (key: string, field: string) => median(rounds.map((r) => r[key]?.[field] ?? NaN));
     const m = Object.fromEntries(variants.map((v) => [v.key, { rps: med(v.key, 'rps'), p50: med(v.key, 'p50'), p99: med(v.key, 'p99'), serverCpuUsPerReq: med(v.key, 'serverCpuUsPerReq'), redisCpuUsPerReq: med(v.key, 'redisCpuUsPerReq'), loadCpuUsPerReq: med(v.key, 'loadCpuUsPerReq'), errors: med(v.key, 'errors') }]));
-    // Ratios per round (both sides measured minutes apart at most), then their median: steadier
-    // than a ratio of medians on a machine whose speed drifts.
-    const perRound = (x: string, y: string) => rounds.map((r) => (r[x]?.rps ?? NaN) / (r[y]?.rps ?? NaN));
-    const paired = (x: string, y: string) => median(perRound(x, y));
-    const middle = (x: string, y: string) => quartiles(perRound(x, y)).map((q) => ratio(q, 1));
+    const paired = (x: string, y: string) => roundRatios(rounds, (r) => r.rps ?? NaN, x, y).median;
+    const middle = (x: string, y: string) => roundRatios(rounds, (r) => r.rps ?? NaN, x, y).middle;
     const ratios = {
       a_over_b: ratio(paired('a', 'b'), 1),
       b_over_c: ratio(paired('b', 'c'), 1),
@@ -233,10 +244,8 @@ async function workerSection(): Promise<void> {
       rounds.push(round);
     }
     const med = (v: WorkerVariant) => median(rounds.map((r) => r[v]?.tasksPerSec ?? NaN));
-    const perRound = (x: WorkerVariant, y: WorkerVariant) => rounds.map((r) => (r[x]?.tasksPerSec ?? NaN) / (r[y]?.tasksPerSec ?? NaN));
-    const paired = (x: WorkerVariant, y: WorkerVariant) => ratio(median(perRound(x, y)), 1);
-    // As for HTTP: a wide middle half says the machine was too noisy for the median to settle the target.
-    const middle = quartiles(perRound('klue', 'raw')).map((q) => ratio(q, 1));
+    const paired = (x: WorkerVariant, y: WorkerVariant) => ratio(roundRatios(rounds, (r) => r.tasksPerSec, x, y).median, 1);
+    const middle = roundRatios(rounds, (r) => r.tasksPerSec, 'klue', 'raw').middle;
     const k = med('klue');
     const raw = med('raw');
     const rawAls = med('raw-als');
