@@ -56,7 +56,10 @@ function notInstalled(): KlueError {
 async function launch(socket: string, dataDir: string): Promise<ChildProcess> {
   const args = ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--dir', dataDir,
     '--appendonly', 'yes', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a Ctrl-C in the terminal signals the whole foreground group, and
+  // Redis must outlive the graceful shutdown of the server and workers that still use it; klue
+  // stops it last.
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   const collect = (b: Buffer) => {
     output = (output + b.toString()).slice(-4000);

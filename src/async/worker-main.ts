@@ -41,7 +41,7 @@ const FINAL_STEPS_MS = 3000;
 
 /**
  * The `klue worker` process: loads the service (specs, models, handlers and so their tasks)
- * and `async.modules`, then runs tasks until SIGTERM/SIGINT, or until its RSS passes
+ * and `async.modules`, then runs tasks until SIGTERM/SIGINT/SIGHUP, or until its RSS passes
  * `async.max_memory_mb`; either way it stops taking tasks, finishes the active ones (within
  * `async.shutdown_timeout`) and resolves with the exit code: 0, or `RECYCLE_EXIT_CODE` after a
  * memory breach, so a supervisor replaces it.
@@ -77,6 +77,8 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   const reason = await new Promise<NodeJS.Signals | 'memory' | 'supervisor gone'>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
+    // A closed terminal hangs up its whole process group: a graceful stop, not a lost task run.
+    process.once('SIGHUP', resolve);
     // From here a worker without its supervisor finishes its active tasks, then leaves.
     if (supervised) {
       process.off('disconnect', leaveOrphaned);

@@ -1,6 +1,6 @@
 /**
- * Runs `stop` once on the first SIGTERM or SIGINT; a second signal exits at once, so an operator
- * can always get out of a shutdown that hangs.
+ * Runs `stop` once on the first SIGTERM, SIGINT or SIGHUP (the terminal closed); a second signal
+ * exits at once, so an operator can always get out of a shutdown that hangs.
  */
 export function onShutdownSignal(stop: () => Promise<unknown>): void {
   let stopping = false;
@@ -17,4 +17,5 @@ export function onShutdownSignal(stop: () => Promise<unknown>): void {
   };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
+  process.on('SIGHUP', handler);
 }

@@ -14,12 +14,16 @@ export interface KlueProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Runs the real `klue` CLI (bin/klue.js, built dist) in a service folder. */
-export function spawnKlue(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): KlueProcess {
+/**
+ * Runs the real `klue` CLI (bin/klue.js, built dist) in a service folder. `detached` gives it a
+ * process group of its own, so a test can signal the group as a terminal's Ctrl-C does.
+ */
+export function spawnKlue(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; detached?: boolean }): KlueProcess {
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'klue.js'), ...args], {
     cwd: options.cwd,
     env: { ...process.env, LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached,
   });
   const lines: (Record<string, unknown> | string)[] = [];
   const collect = (stream: NodeJS.ReadableStream | null) => {
