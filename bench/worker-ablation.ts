@@ -1,6 +1,7 @@
 /**
  * `node --import tsx bench/worker-ablation.ts [tasks] [concurrency] [rounds]`: where a klue
- * worker's CPU per task goes. Runs a BullMQ Worker (klue's subclass) on klue's jobs with more and more of
+ * worker's CPU per task goes. Runs a raw BullMQ Worker on `queue.add()` jobs, then a BullMQ
+ * Worker (klue's subclass) on klue's jobs with more and more of
  * klue's processor (jobs only, + envelope check, + the task in its context, + the rest of
  * processJob), then klue's worker itself, interleaved round by round, and prints the median
  * worker and Redis CPU per task of each. Differences of 2 µs or less are within the noise.
@@ -11,7 +12,7 @@ import { median } from './lib/common.js';
 import { drainQueued, type WorkerRun } from './lib/worker-run.js';
 
 const [n = 30_000, concurrency = 10, rounds = 3] = process.argv.slice(2).map(Number);
-const steps = ['jobs-only', 'envelope', 'context', 'process-job', 'klue'] as const;
+const steps = ['raw', 'jobs-only', 'envelope', 'context', 'process-job', 'klue'] as const;
 const redis = await startRedis();
 process.env.REDIS_URL = redis.url;
 const admin = new Redis(redis.url);
