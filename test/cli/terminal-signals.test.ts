@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
+import { alive, isMsg, spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
 import { freePort } from '../helpers/redis.js';
 import { copyService, helloworldDir, type ServiceDir } from '../helpers/service-dir.js';
 import { getJson } from '../helpers/in-process.js';
@@ -11,15 +11,6 @@ import { getJson } from '../helpers/in-process.js';
 function processInfo(pid: number): { pgid: number; command: string } {
   const [pgid = '', ...command] = execFileSync('ps', ['-o', 'pgid=,args=', '-p', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/);
   return { pgid: Number(pgid), command: command.join(' ') };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // What a terminal does: Ctrl-C sends SIGINT, a closed window SIGHUP, to the whole foreground
@@ -42,7 +33,7 @@ describe.each(['SIGINT', 'SIGHUP'] as const)('%s to the process group of klue st
     klue = spawnKlue(['start', '--port', String(port), '--host', '127.0.0.1'], { cwd: svc.dir, env, detached: true });
     const started = await klue.waitForLine((l) => l.msg === 'async: started embedded redis-server', 30_000, 'the embedded Redis');
     redisPid = started.pid as number;
-    await klue.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('async: worker serving'), 30_000, 'the worker');
+    await klue.waitForLine(isMsg('async: worker serving'), 30_000, 'the worker');
     // A task queued just before the signal: a run that found Redis gone would log an error.
     expect((await getJson(`http://127.0.0.1:${port}/async`)).status).toBe(200);
     const klueStart = klue.child.pid!;

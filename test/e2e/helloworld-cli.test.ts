@@ -6,7 +6,7 @@ import { generateToken } from '../../src/auth/jwt.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { resolvePropagation } from '../../src/context/propagation.js';
 import { getJson, postJson } from '../helpers/in-process.js';
-import { spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
+import { isMsg, spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
 import { freePort } from '../helpers/redis.js';
 import { copyService, helloworldDir, type ServiceDir } from '../helpers/service-dir.js';
 import { waitForFile } from '../helpers/wait.js';
@@ -51,7 +51,7 @@ describe('klue start on the helloworld example', () => {
   it('says which context propagation the server and its worker use (auto: promise hooks before Node 24)', async () => {
     const expected = resolvePropagation('auto');
     expect((await klue.waitForLine((l) => l.msg === 'hello listening')).context_propagation).toBe(expected);
-    const worker = await klue.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('async: worker serving'), 30_000, 'the worker');
+    const worker = await klue.waitForLine(isMsg('async: worker serving'), 30_000, 'the worker');
     expect(worker.context_propagation).toBe(expected);
   });
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAsync, stopAsync } from '../../src/async/runtime.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { loadService } from '../../src/service/load-service.js';
-import { spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
+import { isMsg, spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
 import { startCluster, type PrivateCluster } from '../helpers/redis-cluster.js';
 import { copyService, repoRoot, type ServiceDir } from '../helpers/service-dir.js';
 import { waitFor } from '../helpers/wait.js';
@@ -28,7 +28,7 @@ beforeAll(async () => {
   });
   client = new Cluster(cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })));
   for (let i = 0; i < 2; i++) workers.push(spawnKlue(['worker'], { cwd: svc.dir }));
-  await Promise.all(workers.map((w) => w.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('async: worker serving'), 30_000, 'a worker')));
+  await Promise.all(workers.map((w) => w.waitForLine(isMsg('async: worker serving'), 30_000, 'a worker')));
 }, 120_000);
 
 afterAll(async () => {

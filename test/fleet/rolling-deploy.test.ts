@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startAsync, stopAsync } from '../../src/async/runtime.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { loadService } from '../../src/service/load-service.js';
-import { spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
+import { isMsg, spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
 import { copyService, repoRoot, type ServiceDir } from '../helpers/service-dir.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -36,7 +36,7 @@ beforeAll(async () => {
   writeFileSync(join(v2.dir, 'handlers', 'receipts.ts'), NEW_TASK);
   redis = new Redis(inject('redisUrl'));
   oldWorker = spawnKlue(['worker'], { cwd: v1.dir });
-  await oldWorker.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('async: worker serving'), 30_000, 'the v1 worker');
+  await oldWorker.waitForLine(isMsg('async: worker serving'), 30_000, 'the v1 worker');
 }, 60_000);
 
 afterAll(async () => {
@@ -66,7 +66,7 @@ describe('a rolling deploy', () => {
     expect(await redis.hlen(`fleet:{${ns}}:runs`)).toBe(0);
 
     newWorker = spawnKlue(['worker'], { cwd: v2.dir });
-    await newWorker.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('async: worker serving'), 30_000, 'the v2 worker');
+    await newWorker.waitForLine(isMsg('async: worker serving'), 30_000, 'the v2 worker');
     // The deploy retires the old worker. The task waits out its current delay (a quarter of its
     // age, at most 30 s) and then only the new worker can take it.
     expect(await oldWorker.stop()).toBe(0);

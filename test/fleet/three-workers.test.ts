@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { postJson } from '../helpers/in-process.js';
-import { spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
+import { isMsg, spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
 import { freePort } from '../helpers/redis.js';
 import { copyService, repoRoot, type ServiceDir } from '../helpers/service-dir.js';
 import { waitFor } from '../helpers/wait.js';
@@ -25,7 +25,7 @@ beforeAll(async () => {
   server = spawnKlue(['start', '--port', String(port), '--host', '127.0.0.1', '--no-worker'], { cwd: svc.dir });
   await server.waitForLine((l) => l.msg === 'fleet listening', 30_000, 'the server');
   for (let i = 0; i < 3; i++) workers.push(spawnKlue(['worker'], { cwd: svc.dir }));
-  await Promise.all(workers.map((w) => w.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('async: worker serving'), 30_000, 'a worker')));
+  await Promise.all(workers.map((w) => w.waitForLine(isMsg('async: worker serving'), 30_000, 'a worker')));
   (globalThis as { fleetUrl?: string }).fleetUrl = `http://127.0.0.1:${port}`;
 }, 90_000);
 

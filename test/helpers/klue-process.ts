@@ -68,3 +68,18 @@ export function spawnKlue(args: string[], options: { cwd: string; env?: NodeJS.P
   };
   return proc;
 }
+
+/** Whether process `pid` is still running. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Matches a JSON log line whose message starts with `prefix`, for waitForLine. */
+export function isMsg(prefix: string): (l: Record<string, unknown>) => boolean {
+  return (l) => typeof l.msg === 'string' && l.msg.startsWith(prefix);
+}

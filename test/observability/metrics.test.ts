@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getJson } from '../helpers/in-process.js';
-import { spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
+import { isMsg, spawnKlue, type KlueProcess } from '../helpers/klue-process.js';
 import { freePort } from '../helpers/redis.js';
 import { copyService, helloworldDir, type ServiceDir } from '../helpers/service-dir.js';
 import { waitFor } from '../helpers/wait.js';
@@ -35,7 +35,7 @@ beforeAll(async () => {
     env: { PYM_JWT_SECRET: 'metrics-secret' },
   });
   await klue.waitForLine((l) => l.msg === 'hello listening', 30_000, 'the server');
-  await klue.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('async: worker serving'), 30_000, 'the worker');
+  await klue.waitForLine(isMsg('async: worker serving'), 30_000, 'the worker');
 }, 60_000);
 
 afterAll(async () => {

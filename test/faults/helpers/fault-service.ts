@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { spawnKlue, type KlueProcess } from '../../helpers/klue-process.js';
+import { alive, isMsg, spawnKlue, type KlueProcess } from '../../helpers/klue-process.js';
 import { freePort, startRedis, stopAndClean, type PrivateRedis } from '../../helpers/redis.js';
 import { copyService, repoRoot, type ServiceDir } from '../../helpers/service-dir.js';
 
@@ -49,18 +49,8 @@ export function commandOf(pid: number): string {
   }
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function isMsg(prefix: string): (l: Record<string, unknown>) => boolean {
-  return (l) => typeof l.msg === 'string' && l.msg.startsWith(prefix);
-}
+// The fault tests take these from here with the rest of their helpers.
+export { alive, isMsg };
 
 /** A fault-suite service: its private Redis (AOF on), its folder, and the ledger its tasks write. */
 export interface FaultService {
