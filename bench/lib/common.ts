@@ -94,8 +94,10 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-export function spawnChild(script: string, args: unknown, env: NodeJS.ProcessEnv = {}, execArgv: string[] = []): Child {
+/** `execPath`: what runs the child instead of this node (a wrapper that execs node under a tool, say). */
+export function spawnChild(script: string, args: unknown, env: NodeJS.ProcessEnv = {}, execArgv: string[] = [], execPath?: string): Child {
   const proc = fork(join(benchDir, 'children', script), [JSON.stringify(args)], {
+    execPath,
     execArgv: ['--import', 'tsx', ...execArgv],
     env: { ...process.env, LOG_LEVEL: 'info', TSX_TSCONFIG_PATH: runtimeTsconfig, ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

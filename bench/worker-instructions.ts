@@ -1,0 +1,108 @@
+/**
+ * `node --import tsx bench/worker-instructions.ts [tasks] [concurrency] [rounds] [variants...]`:
+ * machine instructions a worker process executes per task once warm, counted by valgrind's callgrind,
+ * for a raw BullMQ Worker and klue's worker (default; any variant of bench/children/worker.ts
+ * may be named). On these VMs a process's CPU time for the same work moves by a third from
+ * one second to the next, so CPU-per-task and tasks/s ratios need many rounds; an instruction
+ * count does not move with the machine's speed.
+ * It is not time: a cache miss counts as the instructions around it, and the kernel's side of a
+ * syscall not at all. It has noise of its own, from when V8 collects garbage and compiles:
+ * 2 rounds of 3,000 tasks (13 min for three variants) gave klue 447-459 k, raw 376-407 k per
+ * task; with 1,500, klue 524-587 k and raw 365-436 k, as V8 was still compiling klue's paths.
+ * Only the drains are counted (instrumentation is switched on at 'go'); the worker runs some
+ * 50 times slower. Needs valgrind (`apt-get install -y valgrind`); `KEEP=1` keeps the files.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { startRedis, stopAndClean } from '../test/helpers/redis.js';
+import { median, spawnChild } from './lib/common.js';
+import { isRawVariant, type WorkerVariant } from './lib/worker-run.js';
+
+const positional = process.argv.slice(2);
+const [n = 3_000, concurrency = 10, rounds = 2] = positional.slice(0, 3).map(Number);
+const variants = (positional.length > 3 ? positional.slice(3) : ['raw', 'klue']) as WorkerVariant[];
+
+if (spawnSync('valgrind', ['--version']).status !== 0) {
+  console.error('valgrind is not installed (apt-get install -y valgrind)');
+  process.exit(1);
+}
+const dir = mkdtempSync(join(tmpdir(), 'klue-instr-'));
+// fork() runs execPath with node's own arguments: this wrapper puts callgrind in front of node.
+const wrapper = join(dir, 'node-under-callgrind');
+writeFileSync(wrapper, `#!/bin/sh\nexec valgrind --tool=callgrind --instr-atstart=no --smc-check=all-non-file -q --callgrind-out-file="$CALLGRIND_OUT" ${process.execPath} "$@"\n`);
+chmodSync(wrapper, 0o755);
+
+const redis = await startRedis();
+// Every child (producer, worker) uses this Redis.
+process.env.REDIS_URL = redis.url;
+const admin = new Redis(redis.url);
+
+/** Instructions collected in one callgrind output file (its `totals:` line). */
+function collected(file: string): number {
+  const m = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
+  if (!m?.[1]) throw new Error(`${file}: no totals`);
+  return Number(m[1]);
+}
+
+/** Instructions the worker executed from 'go' until `tasks` tasks ran. */
+async function instructions(variant: WorkerVariant, tasks: number, tag: string): Promise<number> {
+  await admin.flushall();
+  const fill = spawnChild('producer.ts', { mode: 'fill', redisUrl: redis.url, variant: isRawVariant(variant) ? 'raw' : 'klue', n: tasks });
+  try {
+    await fill.next('result');
+  } finally {
+    await fill.stop();
+  }
+  const out = join(dir, `${tag}.out`);
+  const worker = spawnChild('worker.ts', { variant, redisUrl: redis.url, concurrency, n: tasks }, { CALLGRIND_OUT: out }, [], wrapper);
+  try {
+    await worker.next('loaded', 900_000);
+    const on = spawnSync('callgrind_control', ['-i', 'on', String(worker.pid)], { encoding: 'utf8' });
+    if (on.status !== 0) throw new Error(`callgrind_control: ${on.stderr}`);
+    worker.send({ type: 'go' });
+    await worker.next('done', 1_800_000);
+    spawnSync('callgrind_control', ['-i', 'off', String(worker.pid)]);
+  } finally {
+    await worker.stop();
+  }
+  // callgrind writes the file when the process ends (and numbered ones for explicit dumps).
+  const files = readdirSync(dir).filter((f) => f.startsWith(`${tag}.out`));
+  return files.reduce((sum, f) => sum + collected(join(dir, f)), 0);
+}
+
+/**
+ * Per task, the difference between a drain of 3n tasks and one of n: what start-up and
+ * warm-up cost (V8 compiles the hot paths as they run, and under valgrind that is a tenth of a
+ * short drain) is the same in both and cancels out.
+ */
+async function countOnce(variant: WorkerVariant, round: number): Promise<number> {
+  const short = await instructions(variant, n, `${variant}-${round}-short`);
+  const long = await instructions(variant, 3 * n, `${variant}-${round}-long`);
+  return (long - short) / (2 * n);
+}
+
+const seen: Record<string, number[]> = {};
+try {
+  for (let r = 0; r < rounds; r++) {
+    for (const variant of variants) {
+      const perTask = await countOnce(variant, r);
+      (seen[variant] ??= []).push(perTask);
+      console.log(`  round ${r + 1} ${variant}: ${Math.round(perTask).toLocaleString('en-US')} instructions/task`);
+    }
+  }
+} finally {
+  admin.disconnect();
+  await stopAndClean(redis);
+  if (process.env.KEEP) console.log(`callgrind files (callgrind_annotate reads them): ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
+}
+const base = median(seen[variants[0] ?? 'raw'] ?? []);
+console.log(`\n${n.toLocaleString('en-US')} no-op tasks, concurrency ${concurrency}, ${rounds} rounds (median instructions per task; ratio to ${variants[0]})`);
+for (const variant of variants) {
+  const runs = seen[variant] ?? [];
+  const m = median(runs);
+  console.log(`  ${variant.padEnd(12)} ${Math.round(m).toLocaleString('en-US').padStart(10)}  x${(m / base).toFixed(3)}  (rounds ${runs.map((x) => Math.round(x / 1000)).join(', ')} k)`);
+}
