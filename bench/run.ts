@@ -230,6 +230,9 @@ async function workerRun(variant: WorkerVariant, concurrency: number, n: number)
   return drainQueued({ url: redis.url, pid: redisPid }, { variant, concurrency, n });
 }
 
+/** Median RSS of the c=10 worker runs after their last task, for the memory section's comparison. */
+let workerRssAfter: { klue: number; raw: number } | undefined;
+
 async function workerSection(): Promise<void> {
   const out: Record<string, unknown> = {};
   const rows: string[][] = [];
@@ -267,9 +270,11 @@ async function workerSection(): Promise<void> {
       rawCtxOverRaw: paired('raw-ctx', 'raw'),
       cpuUsPerTask: cpu,
       cpuRatio,
+      rssAfterMb: { klue: median(rounds.map((r) => r.klue?.rssMb ?? NaN)), raw: median(rounds.map((r) => r.raw?.rssMb ?? NaN)) },
     };
     rows.push([String(concurrency), fmt(k), fmt(raw), fmt(rawAls), fmt(rawCtx), `${paired('klue', 'raw')} (${middle.join('–')})`, `${cpuRatio} (${fmt(cpu.klue)} · ${fmt(cpu.raw)} µs)`, String(paired('raw-als', 'raw')), String(paired('raw-ctx', 'raw'))]);
   }
+  workerRssAfter = (out.c10 as { rssAfterMb: { klue: number; raw: number } }).rssAfterMb;
   table(`3. Worker: ${S.workerN.toLocaleString('en-US')} no-op tasks queued beforehand, x ${S.workerRounds} rounds (median tasks/s; ratios: median of per-round ratios)`, ['concurrency', 'klue worker', 'raw BullMQ Worker', 'raw + AsyncLocalStorage', "raw + klue's context", 'klue/raw (middle half; target >= 0.9)', 'by CPU per task (klue · raw)', 'raw+ALS/raw', 'raw+ctx/raw'], rows);
   results.worker = { n: S.workerN, ...out };
 }
@@ -381,6 +386,8 @@ async function memorySection(): Promise<void> {
       [`server idle RSS, ${(3000 + S.settleMs) / 1000} s after start`, fmt(m.serverSettledRssMb, 1)],
       [`worker idle RSS, ${(3000 + S.settleMs) / 1000} s after start`, fmt(m.workerSettledRssMb, 1)],
       [`worker RSS after ${S.memoryN.toLocaleString('en-US')} tasks`, fmt(m.workerRssAfterMb, 1)],
+      // After a drain, RSS is wherever V8's heap stands in its collection cycle: a raw Worker's tells what is BullMQ's.
+      ...(workerRssAfter ? [[`section 3, c=10, after ${S.workerN.toLocaleString('en-US')} tasks: klue · raw BullMQ Worker (median)`, `${fmt(workerRssAfter.klue, 1)} · ${fmt(workerRssAfter.raw, 1)}`]] : []),
       ['Redis used_memory before', fmt(m.redisUsedMbBefore, 1)],
       ['Redis used_memory after they completed', fmt(m.redisUsedMbAfter, 1)],
     ]);
