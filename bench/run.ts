@@ -257,6 +257,8 @@ async function workerSection(): Promise<void> {
     // Raw's worker CPU per task over klue's: the klue/raw a worker whose core is the limit can
     // reach; it moves less from round to round than tasks/s on a VM whose speed drifts.
     const cpuRatio = ratio((cpu.raw ?? NaN) / (cpu.klue ?? NaN), 1);
+    const rssAfterMb = { klue: median(rounds.map((r) => r.klue?.rssMb ?? NaN)), raw: median(rounds.map((r) => r.raw?.rssMb ?? NaN)) };
+    if (concurrency === 10) workerRssAfter = rssAfterMb;
     out[`c${concurrency}`] = {
       rounds,
       klue: k,
@@ -270,11 +272,10 @@ async function workerSection(): Promise<void> {
       rawCtxOverRaw: paired('raw-ctx', 'raw'),
       cpuUsPerTask: cpu,
       cpuRatio,
-      rssAfterMb: { klue: median(rounds.map((r) => r.klue?.rssMb ?? NaN)), raw: median(rounds.map((r) => r.raw?.rssMb ?? NaN)) },
+      rssAfterMb,
     };
     rows.push([String(concurrency), fmt(k), fmt(raw), fmt(rawAls), fmt(rawCtx), `${paired('klue', 'raw')} (${middle.join('–')})`, `${cpuRatio} (${fmt(cpu.klue)} · ${fmt(cpu.raw)} µs)`, String(paired('raw-als', 'raw')), String(paired('raw-ctx', 'raw'))]);
   }
-  workerRssAfter = (out.c10 as { rssAfterMb: { klue: number; raw: number } }).rssAfterMb;
   table(`3. Worker: ${S.workerN.toLocaleString('en-US')} no-op tasks queued beforehand, x ${S.workerRounds} rounds (median tasks/s; ratios: median of per-round ratios)`, ['concurrency', 'klue worker', 'raw BullMQ Worker', 'raw + AsyncLocalStorage', "raw + klue's context", 'klue/raw (middle half; target >= 0.9)', 'by CPU per task (klue · raw)', 'raw+ALS/raw', 'raw+ctx/raw'], rows);
   results.worker = { n: S.workerN, ...out };
 }
