@@ -6,9 +6,9 @@
  * one second to the next, so CPU-per-task and tasks/s ratios need many rounds; an instruction
  * count does not move with the machine's speed.
  * It is not time: a cache miss counts as the instructions around it, and the kernel's side of a
- * syscall not at all. It has noise of its own, from when V8 collects garbage and compiles:
- * 2 rounds of 3,000 tasks (13 min for three variants) gave klue 447-459 k, raw 376-407 k per
- * task; with 1,500, klue 524-587 k and raw 365-436 k, as V8 was still compiling klue's paths.
+ * syscall not at all. The total has noise of its own, from when V8 collects garbage and
+ * compiles (raw 376-421 k per task over 2 rounds of 3,000 tasks); the rest, without those and
+ * SHA-256, held within 2 % (raw 301-302 k, klue 353-358 k; 14 min for three variants).
  * Only the drains are counted (instrumentation is switched on at 'go'); the worker runs some
  * 50 times slower. Needs valgrind (`apt-get install -y valgrind`); `KEEP=1` keeps the files.
  */
