@@ -9,6 +9,7 @@ import { importTaskModules } from './task-modules.js';
 import { releaseStartupMemory } from './startup-memory.js';
 import { startWorker } from './worker.js';
 import { answerMetricsRequests } from '../observability/worker-metrics-ipc.js';
+import { SHUTDOWN_SIGNALS } from '../util/shutdown-signal.js';
 import { waitAtMost } from '../util/wait-at-most.js';
 
 export interface RunWorkerOptions {
@@ -41,7 +42,7 @@ const FINAL_STEPS_MS = 3000;
 
 /**
  * The `klue worker` process: loads the service (specs, models, handlers and so their tasks)
- * and `async.modules`, then runs tasks until SIGTERM/SIGINT/SIGHUP, or until its RSS passes
+ * and `async.modules`, then runs tasks until one of SHUTDOWN_SIGNALS, or until its RSS passes
  * `async.max_memory_mb`; either way it stops taking tasks, finishes the active ones (within
  * `async.shutdown_timeout`) and resolves with the exit code: 0, or `RECYCLE_EXIT_CODE` after a
  * memory breach, so a supervisor replaces it.
@@ -75,10 +76,9 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
 
   let stopWatching = () => {};
   const reason = await new Promise<NodeJS.Signals | 'memory' | 'supervisor gone'>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-    // A closed terminal hangs up its whole process group: a graceful stop, not a lost task run.
-    process.once('SIGHUP', resolve);
+    // The listeners of the other signals stay (resolving twice does nothing); a repeat of the
+    // first signal, unheard, ends the process at once.
+    for (const signal of SHUTDOWN_SIGNALS) process.once(signal, resolve);
     // From here a worker without its supervisor finishes its active tasks, then leaves.
     if (supervised) {
       process.off('disconnect', leaveOrphaned);

@@ -9,7 +9,7 @@ import { addMetricsSource } from '../observability/metrics-endpoint.js';
 import { serve, type RunningServer } from '../server/serve.js';
 import { loadService } from '../service/load-service.js';
 import { klueBin } from '../util/klue-bin.js';
-import { onShutdownSignal } from './shutdown.js';
+import { onShutdownSignal } from '../util/shutdown-signal.js';
 
 export interface StartOptions {
   port: number;
