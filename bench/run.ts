@@ -13,7 +13,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { freePort, startRedis, stopAndClean } from '../test/helpers/redis.js';
 import type { LoadArgs } from './children/load.js';
-import { drainQueued, type WorkerRun, type WorkerVariant } from './lib/worker-run.js';
+import { drainQueued, fillQueue, type WorkerRun, type WorkerVariant } from './lib/worker-run.js';
 import { benchDir, cpuSeconds, fixtureDir, median, quartiles, repoRoot, rssMb, runtimeTsconfig, sleep, spawnChild, type Child, type Message } from './lib/common.js';
 
 const argv = process.argv.slice(2);
@@ -372,7 +372,7 @@ async function memorySection(): Promise<void> {
     const serverSettled = rssMb(server.pid);
     const workerSettled = rssMb(worker.pid);
     const redisBefore = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
-    await oneShot('producer.ts', { mode: 'fill', redisUrl: redis.url, variant: 'klue', n: S.memoryN });
+    await fillQueue(redis.url, 'klue', S.memoryN);
     await until(async () => {
       const c = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
       return Object.values(c).every((x) => x === 0);

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { startRedis, stopAndClean } from '../test/helpers/redis.js';
 import { median, spawnChild } from './lib/common.js';
-import { isRawVariant, type WorkerVariant } from './lib/worker-run.js';
+import { fillQueue, type WorkerVariant } from './lib/worker-run.js';
 
 const positional = process.argv.slice(2);
 const [n = 3_000, concurrency = 10, rounds = 2] = positional.slice(0, 3).map(Number);
@@ -73,12 +73,7 @@ function collected(file: string): Counts {
 /** Instructions the worker executed from 'go' until `tasks` tasks ran. */
 async function instructions(variant: WorkerVariant, tasks: number, tag: string): Promise<Counts> {
   await admin.flushall();
-  const fill = spawnChild('producer.ts', { mode: 'fill', redisUrl: redis.url, variant: isRawVariant(variant) ? 'raw' : 'klue', n: tasks });
-  try {
-    await fill.next('result');
-  } finally {
-    await fill.stop();
-  }
+  await fillQueue(redis.url, variant, tasks);
   const out = join(dir, `${tag}.out`);
   const worker = spawnChild('worker.ts', { variant, redisUrl: redis.url, concurrency, n: tasks }, { CALLGRIND_OUT: out }, [], wrapper);
   try {

@@ -22,6 +22,16 @@ export interface WorkerRun {
   asyncPerTask?: Record<string, number>;
 }
 
+/** Queues `n` no-op tasks for `variant`: through klue, or through `queue.add()` for the raw variants. */
+export async function fillQueue(redisUrl: string, variant: WorkerVariant, n: number): Promise<void> {
+  const fill = spawnChild('producer.ts', { mode: 'fill', redisUrl, variant: isRawVariant(variant) ? 'raw' : 'klue', n });
+  try {
+    await fill.next('result');
+  } finally {
+    await fill.stop();
+  }
+}
+
 /**
  * Queues `n` no-op tasks (through klue, or through `queue.add()` for the raw variants), then
  * lets one worker process drain them and reports its throughput and costs. With `profileTo`,
@@ -31,13 +41,7 @@ export async function drainQueued(
   redis: { url: string; pid: number },
   run: { variant: WorkerVariant; concurrency: number; n: number; profileTo?: string; countAsync?: boolean },
 ): Promise<WorkerRun> {
-  const raw = isRawVariant(run.variant);
-  const fill = spawnChild('producer.ts', { mode: 'fill', redisUrl: redis.url, variant: raw ? 'raw' : 'klue', n: run.n });
-  try {
-    await fill.next('result');
-  } finally {
-    await fill.stop();
-  }
+  await fillQueue(redis.url, run.variant, run.n);
   const worker = spawnChild('worker.ts', { ...run, redisUrl: redis.url });
   try {
     await worker.next('loaded');
