@@ -4,11 +4,13 @@
  * then prints where its CPU went (self time by function and by package).
  * `node --import tsx bench/profile.ts worker [klue|raw] [tasks] [concurrency]` does the same for
  * a worker draining that many queued no-op tasks. The .cpuprofile is left in bench/results/.
+ * bench/worker-profile-diff.ts sets a klue worker beside a raw one in µs per task.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRedis, stopAndClean } from '../test/helpers/redis.js';
 import { benchDir, spawnChild } from './lib/common.js';
+import { selfTimes, topShares } from './lib/profile-summary.js';
 import { drainQueued } from './lib/worker-run.js';
 
 const [which = 'klue', path = '/orders', seconds = '6', concurrency = '10'] = process.argv.slice(2);
@@ -50,31 +52,9 @@ async function profileServer(): Promise<void> {
   await server.stop();
 }
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
-const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-const self = new Map<number, number>();
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-const total = [...self.values()].reduce((a, b) => a + b, 0);
-const group = (key: (n: Node) => string) => {
-  const out = new Map<string, number>();
-  for (const [id, t] of self) {
-    const n = byId.get(id);
-    if (n) out.set(key(n), (out.get(key(n)) ?? 0) + t);
-  }
-  return [...out].sort((a, b) => b[1] - a[1]);
-};
-const pkg = (n: Node) => {
-  const u = n.callFrame.url;
-  if (!u) return `(${n.callFrame.functionName || 'native'})`;
-  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u);
-  if (m) return m[1] as string;
-  if (u.startsWith('node:')) return u;
-  return u.replace(/^.*\/(dist|src|bench)\//, '$1/');
-};
-const pct = (t: number) => `${((t / total) * 100).toFixed(1)}%`;
+const times = selfTimes(file);
 console.log('\nself time by package/file');
-for (const [k, t] of group(pkg).slice(0, 25)) console.log(`  ${pct(t).padStart(6)}  ${k}`);
+for (const [share, k] of topShares(times.byPackage, times.totalUs, 25)) console.log(`  ${share.padStart(6)}  ${k}`);
 console.log('\nself time by function');
-for (const [k, t] of group((n) => `${n.callFrame.functionName || '(anon)'} ${pkg(n)}:${n.callFrame.lineNumber + 1}`).slice(0, 40)) console.log(`  ${pct(t).padStart(6)}  ${k}`);
+for (const [share, k] of topShares(times.byFunction, times.totalUs, 40)) console.log(`  ${share.padStart(6)}  ${k}`);
 console.log(`\nprofile: ${file}`);
