@@ -146,11 +146,13 @@ async function httpSection(): Promise<void> {
     }
     const med = (key: string, field: string) => median(rounds.map((r) => r[key]?.[field] ?? NaN));
     const m = Object.fromEntries(variants.map((v) => [v.key, { rps: med(v.key, 'rps'), p50: med(v.key, 'p50'), p99: med(v.key, 'p99'), serverCpuUsPerReq: med(v.key, 'serverCpuUsPerReq'), redisCpuUsPerReq: med(v.key, 'redisCpuUsPerReq'), loadCpuUsPerReq: med(v.key, 'loadCpuUsPerReq'), errors: med(v.key, 'errors') }]));
-    const paired = (x: string, y: string) => roundRatios(rounds, (r) => r.rps ?? NaN, x, y).median;
-    const middle = (x: string, y: string) => roundRatios(rounds, (r) => r.rps ?? NaN, x, y).middle;
+    const pair = (x: string, y: string) => roundRatios(rounds, (r) => r.rps ?? NaN, x, y);
+    const paired = (x: string, y: string) => pair(x, y).median;
+    const aOverB = pair('a', 'b');
+    const bOverC = pair('b', 'c');
     const ratios = {
-      a_over_b: ratio(paired('a', 'b'), 1),
-      b_over_c: ratio(paired('b', 'c'), 1),
+      a_over_b: ratio(aOverB.median, 1),
+      b_over_c: ratio(bOverC.median, 1),
       b_over_c_als: ratio(paired('b', 'c_als'), 1),
       c_als_over_c: ratio(paired('c_als', 'c'), 1),
       c_ctx_over_c: ratio(paired('c_ctx', 'c'), 1),
@@ -158,7 +160,7 @@ async function httpSection(): Promise<void> {
       a_over_d: ratio(paired('a', 'd'), 1),
     };
     // The middle half of the per-round ratios: a wide one says the machine was too noisy to tell.
-    const spread = { a_over_b: middle('a', 'b'), b_over_c: middle('b', 'c') };
+    const spread = { a_over_b: aOverB.middle, b_over_c: bOverC.middle };
     table(`1. HTTP, 50 connections, ${S.httpSeconds} s x ${S.httpRounds} rounds, the variants interleaved (medians)`, ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'redis CPU µs/req', 'load gen CPU µs/req', 'errors'],
       variants.map((v) => [v.label, fmt(m[v.key]?.rps), fmt(m[v.key]?.p50, 1), fmt(m[v.key]?.p99, 1), fmt(m[v.key]?.serverCpuUsPerReq), fmt(m[v.key]?.redisCpuUsPerReq), fmt(m[v.key]?.loadCpuUsPerReq), fmt(m[v.key]?.errors)]));
     console.log(`  ratios (median of per-round ratios): a/b ${ratios.a_over_b} (middle half ${spread.a_over_b.join('–')}; target >= 0.8), b/c ${ratios.b_over_c} (middle half ${spread.b_over_c.join('–')}; target >= 0.8), b/c' ${ratios.b_over_c_als}, c'/c ${ratios.c_als_over_c}, c''/c ${ratios.c_ctx_over_c}, d/c ${ratios.d_over_c}, a/d ${ratios.a_over_d}`);
@@ -247,8 +249,10 @@ async function workerSection(): Promise<void> {
       rounds.push(round);
     }
     const med = (v: WorkerVariant) => median(rounds.map((r) => r[v]?.tasksPerSec ?? NaN));
-    const paired = (x: WorkerVariant, y: WorkerVariant) => ratio(roundRatios(rounds, (r) => r.tasksPerSec, x, y).median, 1);
-    const middle = roundRatios(rounds, (r) => r.tasksPerSec, 'klue', 'raw').middle;
+    const pair = (x: WorkerVariant, y: WorkerVariant) => roundRatios(rounds, (r) => r.tasksPerSec, x, y);
+    const paired = (x: WorkerVariant, y: WorkerVariant) => ratio(pair(x, y).median, 1);
+    const klueOverRaw = pair('klue', 'raw');
+    const middle = klueOverRaw.middle;
     const k = med('klue');
     const raw = med('raw');
     const rawAls = med('raw-als');
@@ -265,7 +269,7 @@ async function workerSection(): Promise<void> {
       raw,
       rawAls,
       rawCtx,
-      ratio: paired('klue', 'raw'),
+      ratio: ratio(klueOverRaw.median, 1),
       ratioMiddleHalf: middle,
       ratioToRawAls: paired('klue', 'raw-als'),
       rawAlsOverRaw: paired('raw-als', 'raw'),
