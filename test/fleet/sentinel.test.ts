@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { asynctask } from '../../src/async/asynctask.js';
 import { startAsync, stopAsync } from '../../src/async/runtime.js';
 import { startWorker, type KlueWorker } from '../../src/async/worker.js';
 import { testConfig } from '../async/helpers/config.js';
+import { spawnOwned } from '../helpers/owned-process.js';
 import { freePort, startRedis, stopAndClean, type PrivateRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -27,7 +28,7 @@ beforeAll(async () => {
   const port = await freePort();
   const conf = join(dir, 'sentinel.conf');
   writeFileSync(conf, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor klue-master 127.0.0.1 ${master.port} 1\n`);
-  sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+  sentinel = spawnOwned('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
   const config = await testConfig({ redis_sentinel: { name: 'klue-master', sentinels: [`127.0.0.1:${port}`] } });
   await waitFor(async () => {
     try {
