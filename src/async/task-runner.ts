@@ -3,7 +3,8 @@ import { runInContext, type ContextStore, type KlueContext, type TaskInfo } from
 import { KlueError } from '../errors/klue-error.js';
 import { reportError } from '../errors/reporter.js';
 import { rootLogger, type Logger } from '../log/logger.js';
-import { metrics } from '../observability/metrics.js';
+import { completedRuns, metrics } from '../observability/metrics.js';
+import type { RunTally } from '../observability/run-tally.js';
 import { withTaskSpan } from '../observability/tracing.js';
 import { parseDuration } from '../util/duration.js';
 import { decodeValue, encodeValue } from './codec.js';
@@ -71,7 +72,7 @@ interface RunPlan {
   timeoutMs: number | undefined;
   spanName: string;
   label: { task: string };
-  completedLabels: { task: string; outcome: 'completed' };
+  completed: RunTally;
 }
 const UNKNOWN_LABEL = { task: '(unknown)' };
 const plans = new WeakMap<TaskDefinition, RunPlan>();
@@ -85,7 +86,7 @@ function runPlan(def: TaskDefinition, config: KlueConfig): RunPlan {
     timeoutMs: timeout === undefined ? undefined : parseDuration(timeout, `${def.name}: timeout`),
     spanName: `task ${def.name}`,
     label: { task: def.name },
-    completedLabels: { task: def.name, outcome: 'completed' },
+    completed: completedRuns(def.name),
   };
   plans.set(def, plan);
   return plan;
@@ -213,9 +214,7 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
         // For good: the task's work is done, and running it again would repeat it to fail the same way.
         return runFailed(new PermanentError((err as Error).message, { cause: err }), run, payload, store, plan.label, started);
       }
-      const m = metrics();
-      m.taskCompleted.inc(plan.label);
-      m.taskDuration.observe(plan.completedLabels, (performance.now() - started) / 1000);
+      plan.completed.record((performance.now() - started) / 1000);
       return result;
     },
     (err: unknown) => {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { flushRunTallies, RunTally } from './run-tally.js';
 
 /**
  * klue's Prometheus metrics, one set per process. The server serves them at `/metrics`, merged
@@ -37,8 +38,9 @@ function create(): KlueMetrics {
       labelNames: ['task', 'outcome'],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
       registers,
+      collect: flushRunTallies,
     }),
-    taskCompleted: new Counter({ name: 'klue_tasks_completed_total', help: 'Task runs that succeeded', labelNames: ['task'], registers }),
+    taskCompleted: new Counter({ name: 'klue_tasks_completed_total', help: 'Task runs that succeeded', labelNames: ['task'], registers, collect: flushRunTallies }),
     taskFailed: new Counter({ name: 'klue_tasks_failed_total', help: 'Tasks that failed for good', labelNames: ['task'], registers }),
     taskRetried: new Counter({ name: 'klue_tasks_retried_total', help: 'Task runs that failed and will be retried', labelNames: ['task'], registers }),
     queueJobs: new Gauge({ name: 'klue_queue_jobs', help: 'Jobs per queue and state, read from Redis at scrape time', labelNames: ['queue', 'state'], registers }),
@@ -53,4 +55,16 @@ const holder = globalThis as unknown as Record<symbol, KlueMetrics | undefined>;
 /** This process' metrics (created on first use). */
 export function metrics(): KlueMetrics {
   return (holder[KEY] ??= create());
+}
+
+const runTallies = new Map<string, RunTally>();
+
+/** Where a worker counts the completed runs of `task` (one per task name and process). */
+export function completedRuns(task: string): RunTally {
+  let tally = runTallies.get(task);
+  if (!tally) {
+    const m = metrics();
+    runTallies.set(task, (tally = new RunTally(m.taskDuration, { task, outcome: 'completed' }, m.taskCompleted, { task })));
+  }
+  return tally;
 }
