@@ -50,7 +50,7 @@ console.log(`  busy (profiled): ${busy('base').toFixed(1)} → ${busy('other').t
 const print = (title: string, pick: (t: SelfTimes) => Map<string, number>, limit: number) => {
   console.log(`\n  ${title}: ${base.padStart(7)} ${other.padStart(7)}    diff`);
   for (const row of perUnitDiff(runs.base.map(pick), runs.other.map(pick), n, limit)) {
-    console.log(`  ${' '.repeat(title.length)}  ${row.a.toFixed(2).padStart(7)} ${row.b.toFixed(2).padStart(7)} ${(row.diff >= 0 ? '+' : '') + row.diff.toFixed(2).padStart(6)}  ${row.key}`);
+    console.log(`  ${' '.repeat(title.length)}  ${row.a.toFixed(2).padStart(7)} ${row.b.toFixed(2).padStart(7)} ${`${row.diff >= 0 ? '+' : ''}${row.diff.toFixed(2)}`.padStart(7)}  ${row.key}`);
   }
 };
 print('by package', (t) => t.byPackage, 30);
