@@ -50,10 +50,12 @@ function endsSixTimes(end: string): string {
 describe('worker supervisor', () => {
   it('runs the workers with the worker command, passes JSON lines through and prefixes others', async () => {
     const config = await testConfig({ redis_url: 'redis://127.0.0.1:6379', shutdown_timeout: 1000 });
+    // The handler first: the test stops the workers as soon as their lines are in, which can be
+    // before a worker that wrote them has run its next statement.
     const bin = script(`
+      process.on('SIGTERM', () => { console.log(JSON.stringify({ role: 'worker', msg: 'bye' })); process.exit(0); });
       console.log(JSON.stringify({ role: 'worker', argv: process.argv.slice(2), cwd: process.cwd(), redis: process.env.REDIS_URL }));
       console.error('plain text');
-      process.on('SIGTERM', () => { console.log(JSON.stringify({ role: 'worker', msg: 'bye' })); process.exit(0); });
       setInterval(() => {}, 1000);
     `);
     const out = sink();
