@@ -66,6 +66,13 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   checkMemoryCap(config);
   await startAsync(config, 'worker');
   const worker = await startWorker(config, { queues: options.queues, concurrency: options.concurrency });
+  // Listening as soon as the worker takes tasks (not after the metrics server starts): a signal
+  // in between would end the process by its default action, its tasks left to the stalled check.
+  // The listeners of the other signals stay (resolving twice does nothing); a repeat of the
+  // first signal, unheard, ends the process at once.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    for (const signal of SHUTDOWN_SIGNALS) process.once(signal, resolve);
+  });
   answerMetricsRequests();
   let metricsServer: { close(): Promise<void> } | undefined;
   if (options.metricsPort !== undefined) {
@@ -76,9 +83,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
 
   let stopWatching = () => {};
   const reason = await new Promise<NodeJS.Signals | 'memory' | 'supervisor gone'>((resolve) => {
-    // The listeners of the other signals stay (resolving twice does nothing); a repeat of the
-    // first signal, unheard, ends the process at once.
-    for (const signal of SHUTDOWN_SIGNALS) process.once(signal, resolve);
+    void signalled.then(resolve);
     // From here a worker without its supervisor finishes its active tasks, then leaves.
     if (supervised) {
       process.off('disconnect', leaveOrphaned);

@@ -102,6 +102,34 @@ describe('klue worker process (runWorker)', () => {
     expect(await exited).toBe(0);
   });
 
+  it('stops gracefully on a SIGTERM that comes as soon as it serves, before its metrics server listens', async () => {
+    const { dir } = workerService(`name: early-${randomUUID()}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n`, TASK_MODULE);
+    const runner = join(dir, 'run-worker-metrics.ts');
+    writeFileSync(runner, `import { runWorker } from ${JSON.stringify(src('async/worker-main.ts'))};\nprocess.exitCode = await runWorker({ dir: ${JSON.stringify(dir)}, metricsPort: ${await freePort()} });\n`);
+    let out = '';
+    const proc = spawn(process.execPath, ['--import', 'tsx', runner], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { ...process.env, REDIS_URL: inject('redisUrl'), LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    const exited = new Promise<[number | null, string | null]>((resolve) => proc.once('exit', (code, signal) => resolve([code, signal])));
+    let sent = false;
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      // At the line the worker logs once it takes tasks: it used to listen for signals only after its metrics server started.
+      if (!sent && out.includes('worker serving')) {
+        sent = true;
+        proc.kill('SIGTERM');
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    expect(await exited).toEqual([0, null]);
+    expect(sent).toBe(true);
+    expect(out).toContain('async: worker shutting down');
+  });
+
   it('past async.max_memory_mb: stops taking tasks, finishes the active ones and exits to be replaced', async () => {
     const name = `leaky-${randomUUID()}`;
     const { dir, runner } = workerService(`name: ${name}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n  max_memory_mb: 400\n  concurrency: 2\n`, LEAKY_MODULE);
