@@ -41,8 +41,8 @@ export const slowProof = asynctask(async function procSlowProof(file: string, ms
 });
 `;
 
-/** A throwaway service folder with one task module, and a script that runs its worker. */
-function workerService(config: string, taskModule: string): { dir: string; runner: string } {
+/** A throwaway service folder with one task module, and a script that runs its worker (with `options` besides its dir). */
+function workerService(config: string, taskModule: string, options: Record<string, unknown> = {}): { dir: string; runner: string } {
   const dir = mkdtempSync(join(tmpdir(), 'klue-proc-'));
   mkdirSync(join(dir, 'apis'));
   mkdirSync(join(dir, 'tasks'));
@@ -51,7 +51,7 @@ function workerService(config: string, taskModule: string): { dir: string; runne
   writeFileSync(join(dir, 'klue-config.yaml'), config);
   writeFileSync(join(dir, 'tasks', 'tasks.ts'), taskModule);
   const runner = join(dir, 'run-worker.ts');
-  writeFileSync(runner, `import { runWorker } from ${JSON.stringify(src('async/worker-main.ts'))};\nprocess.exitCode = await runWorker({ dir: ${JSON.stringify(dir)} });\n`);
+  writeFileSync(runner, `import { runWorker } from ${JSON.stringify(src('async/worker-main.ts'))};\nprocess.exitCode = await runWorker(${JSON.stringify({ ...options, dir })});\n`);
   return { dir, runner };
 }
 
@@ -103,9 +103,7 @@ describe('klue worker process (runWorker)', () => {
   });
 
   it('stops gracefully on a SIGTERM that comes as soon as it serves, before its metrics server listens', async () => {
-    const { dir } = workerService(`name: early-${randomUUID()}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n`, TASK_MODULE);
-    const runner = join(dir, 'run-worker-metrics.ts');
-    writeFileSync(runner, `import { runWorker } from ${JSON.stringify(src('async/worker-main.ts'))};\nprocess.exitCode = await runWorker({ dir: ${JSON.stringify(dir)}, metricsPort: ${await freePort()} });\n`);
+    const { runner } = workerService(`name: early-${randomUUID()}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n`, TASK_MODULE, { metricsPort: await freePort() });
     let out = '';
     const proc = spawn(process.execPath, ['--import', 'tsx', runner], {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
