@@ -62,29 +62,32 @@ describe('klue worker process (runWorker)', () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
   });
 
-  it('loads the service and task modules, runs queued tasks as their user and exits 0 on SIGTERM', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'klue-proc-'));
-    mkdirSync(join(dir, 'apis'));
-    mkdirSync(join(dir, 'tasks'));
-    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-    writeFileSync(join(dir, 'apis', 'svc.yaml'), 'swagger: "2.0"\ninfo: { title: proc, version: "1.0.0" }\npaths: {}\n');
-    writeFileSync(join(dir, 'klue-config.yaml'), `name: proc-${randomUUID()}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n`);
-    writeFileSync(join(dir, 'tasks', 'proof.ts'), TASK_MODULE);
-    const runner = join(dir, 'run-worker.ts');
-    writeFileSync(runner, `import { runWorker } from ${JSON.stringify(src('async/worker-main.ts'))};\nawait runWorker({ dir: ${JSON.stringify(dir)} });\n`);
-
-    let out = '';
+  /** Runs a worker service's runner; `onOutput` sees all its output so far at each write. */
+  function spawnWorker(runner: string, opts: { redisUrl?: string; ipc?: boolean; onOutput?: (out: string) => void } = {}) {
     // cwd: the repo, where `--import tsx` resolves; the service folder is given to runWorker.
-    child = spawn(process.execPath, ['--import', 'tsx', runner], {
+    const proc = spawn(process.execPath, ['--import', 'tsx', runner], {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      env: { ...process.env, REDIS_URL: inject('redisUrl'), LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, REDIS_URL: opts.redisUrl ?? inject('redisUrl'), LOG_LEVEL: 'info' },
+      stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-    await waitFor(() => out.includes('worker serving') || child?.exitCode !== null, 20_000, 'the worker to start');
-    expect(out).toContain('worker serving');
-    const started = JSON.parse(out.split('\n').find((l) => l.includes('worker serving')) ?? '{}') as { role?: string; tasks?: string[] };
+    child = proc;
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => proc.once('exit', (code, signal) => resolve([code, signal])));
+    let out = '';
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      opts.onOutput?.(out);
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', onData);
+    return { proc, exited, out: () => out };
+  }
+
+  it('loads the service and task modules, runs queued tasks as their user and exits 0 on SIGTERM', async () => {
+    const { dir, runner } = workerService(`name: proc-${randomUUID()}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n`, TASK_MODULE);
+    const worker = spawnWorker(runner);
+    await waitFor(() => worker.out().includes('worker serving') || worker.proc.exitCode !== null, 20_000, 'the worker to start');
+    expect(worker.out()).toContain('worker serving');
+    const started = JSON.parse(worker.out().split('\n').find((l) => l.includes('worker serving')) ?? '{}') as { role?: string; tasks?: string[] };
     expect(started.role).toBe('worker');
     expect(started.tasks).toContain('procWriteProof');
 
@@ -95,52 +98,34 @@ describe('klue worker process (runWorker)', () => {
     const proof = join(dir, 'proof.json');
     await inRequest(requestStore({ user: { sub: 'ann' }, request: { id: 'req-proc', method: 'POST', url: '/' } }), () => writeProof(proof));
     await waitFor(() => existsSync(proof), 20_000, 'the worker process to run the task');
-    expect(JSON.parse(readFileSync(proof, 'utf8'))).toMatchObject({ user: 'ann', request: 'req-proc', pid: child.pid });
+    expect(JSON.parse(readFileSync(proof, 'utf8'))).toMatchObject({ user: 'ann', request: 'req-proc', pid: worker.proc.pid });
 
-    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    worker.proc.kill('SIGTERM');
+    expect(await worker.exited).toEqual([0, null]);
   });
 
   it('stops gracefully on a SIGTERM that comes as soon as it serves, before its metrics server listens', async () => {
     const { runner } = workerService(`name: early-${randomUUID()}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n`, TASK_MODULE, { metricsPort: await freePort() });
-    let out = '';
-    const proc = spawn(process.execPath, ['--import', 'tsx', runner], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      env: { ...process.env, REDIS_URL: inject('redisUrl'), LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = proc;
-    const exited = new Promise<[number | null, string | null]>((resolve) => proc.once('exit', (code, signal) => resolve([code, signal])));
     let sent = false;
-    const onData = (b: Buffer) => {
-      out += b.toString();
+    const worker = spawnWorker(runner, {
       // At the line the worker logs once it takes tasks: it used to listen for signals only after its metrics server started.
-      if (!sent && out.includes('worker serving')) {
-        sent = true;
-        proc.kill('SIGTERM');
-      }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    expect(await exited).toEqual([0, null]);
+      onOutput: (out) => {
+        if (!sent && out.includes('worker serving')) {
+          sent = true;
+          worker.proc.kill('SIGTERM');
+        }
+      },
+    });
+    expect(await worker.exited).toEqual([0, null]);
     expect(sent).toBe(true);
-    expect(out).toContain('async: worker shutting down');
+    expect(worker.out()).toContain('async: worker shutting down');
   });
 
   it('past async.max_memory_mb: stops taking tasks, finishes the active ones and exits to be replaced', async () => {
     const name = `leaky-${randomUUID()}`;
     const { dir, runner } = workerService(`name: ${name}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n  max_memory_mb: 400\n  concurrency: 2\n`, LEAKY_MODULE);
-    let out = '';
-    child = spawn(process.execPath, ['--import', 'tsx', runner], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      env: { ...process.env, REDIS_URL: inject('redisUrl'), LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
-    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-    await waitFor(() => out.includes('worker serving') || child?.exitCode !== null, 20_000, 'the worker to start');
+    const worker = spawnWorker(runner);
+    await waitFor(() => worker.out().includes('worker serving') || worker.proc.exitCode !== null, 20_000, 'the worker to start');
 
     const config = await loadConfig({ dir, overrides: { async: { redis_url: inject('redisUrl') } } });
     await startAsync(config, 'server');
@@ -153,13 +138,13 @@ describe('klue worker process (runWorker)', () => {
     try {
       await waitFor(async () => (await queue.getJobState(slow.id)) === 'active', 20_000, 'the slow task to start');
       await leak(500);
-      expect(await exited).toBe(RECYCLE_EXIT_CODE);
+      expect(await worker.exited).toEqual([RECYCLE_EXIT_CODE, null]);
       expect(await queue.getJobState(slow.id)).toBe('completed');
     } finally {
       await queue.close();
     }
-    expect(readFileSync(proof, 'utf8')).toBe(String(child.pid));
-    const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; rss_mb?: number });
+    expect(readFileSync(proof, 'utf8')).toBe(String(worker.proc.pid));
+    const lines = worker.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string; rss_mb?: number });
     const breach = lines.find((l) => l.msg?.includes('passed async.max_memory_mb'));
     expect(breach?.rss_mb).toBeGreaterThan(400);
     expect(lines.some((l) => l.msg === 'async: worker recycled')).toBe(true);
@@ -167,22 +152,14 @@ describe('klue worker process (runWorker)', () => {
 
   it('leaves at once when its supervisor goes while it is still starting (here: stuck on a Redis that is gone)', async () => {
     const { runner } = workerService(`name: orphan-${randomUUID()}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n`, TASK_MODULE);
-    let out = '';
-    child = spawn(process.execPath, ['--import', 'tsx', runner], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      // Nothing listens there: start-up waits for Redis, as after a `klue start` killed with its Redis.
-      env: { ...process.env, REDIS_URL: `redis://127.0.0.1:${await freePort()}`, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
-    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
-    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-    await waitFor(() => out.includes('Redis does not answer yet') || child?.exitCode !== null, 20_000, 'the worker to wait for Redis');
-    expect(out).not.toContain('worker serving');
+    // Nothing listens there: start-up waits for Redis, as after a `klue start` killed with its Redis.
+    const worker = spawnWorker(runner, { redisUrl: `redis://127.0.0.1:${await freePort()}`, ipc: true });
+    await waitFor(() => worker.out().includes('Redis does not answer yet') || worker.proc.exitCode !== null, 20_000, 'the worker to wait for Redis');
+    expect(worker.out()).not.toContain('worker serving');
     // What the supervisor's death looks like from the worker: its IPC channel closes.
-    child.disconnect();
-    expect(await exited).toBe(0);
-    expect(out).not.toContain('worker serving');
+    worker.proc.disconnect();
+    expect(await worker.exited).toEqual([0, null]);
+    expect(worker.out()).not.toContain('worker serving');
   });
 });
 
