@@ -65,14 +65,23 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   if (releaseMs !== undefined) log.debug({ ms: Math.round(releaseMs) }, 'async: released the memory loading the service took');
   checkMemoryCap(config);
   await startAsync(config, 'worker');
-  const worker = await startWorker(config, { queues: options.queues, concurrency: options.concurrency });
-  // Listening as soon as the worker takes tasks (not after the metrics server starts): a signal
-  // in between would end the process by its default action, its tasks left to the stalled check.
-  // The listeners of the other signals stay (resolving twice does nothing); a repeat of the
-  // first signal, unheard, ends the process at once.
+  // Listening before the worker takes tasks, which it starts doing as startWorker returns: a
+  // signal after that, with no listener, would end the process by its default action, the tasks
+  // it took left to the stalled check. Until then a signal is raised again, to have the effect it
+  // would have without this listener: by default it ends a worker that holds no task, even one
+  // stuck connecting to a Redis that is down. The listeners of the other signals stay (resolving twice does
+  // nothing); a repeat of the first signal, unheard, ends the process at once.
+  let serving = false;
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
-    for (const signal of SHUTDOWN_SIGNALS) process.once(signal, resolve);
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (serving) resolve(signal);
+      else process.kill(process.pid, signal);
+    };
+    for (const signal of SHUTDOWN_SIGNALS) process.once(signal, onSignal);
   });
+  const worker = await startWorker(config, { queues: options.queues, concurrency: options.concurrency });
+  // In the same turn as startWorker's return: no signal is handled in between.
+  serving = true;
   answerMetricsRequests();
   let metricsServer: { close(): Promise<void> } | undefined;
   if (options.metricsPort !== undefined) {

@@ -102,6 +102,8 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
       stalledInterval: config.async.stalled_interval,
       lockDuration: config.async.stalled_interval,
       maxStalledCount: config.async.max_stalled,
+      // Run below, once every queue's connection is up.
+      autorun: false,
     });
     // Without a listener an 'error' event would throw and take the process down.
     worker.on('error', (err: Error) => logError(queue, err));
@@ -114,6 +116,13 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  // Taking jobs only now, with nothing awaited before returning: `klue worker` listens for its
+  // shutdown signals as soon as this returns, and a signal before that ends the process by its
+  // default action, which would leave a job already taken to the stalled check (a queue whose
+  // connection came up early took jobs while another's still connected).
+  workers.forEach((worker, i) => {
+    worker.run().catch((err: Error) => logError(queues[i] ?? '', err));
+  });
   log.info({ queues, concurrency, tasks: taskNames(), prefix: queuePrefix(config), context_propagation: contextStorage.propagation }, `async: worker serving ${taskNames().length} task(s)`);
 
   let closing: Promise<void> | undefined;

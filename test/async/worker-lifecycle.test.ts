@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { asynctask } from '../../src/async/index.js';
+import { KlueBullWorker } from '../../src/async/bull-worker.js';
+import { bullQueueName } from '../../src/async/producer.js';
 import { importTaskModules } from '../../src/async/task-modules.js';
 import { getTask } from '../../src/async/task-registry.js';
 import { startWorker } from '../../src/async/worker.js';
@@ -49,6 +51,11 @@ const child = asynctask(async function lifecycleChild(marker: string) {
 const parent = asynctask(async function lifecycleParent(marker: string) {
   const handle = await child(marker);
   return handle.id;
+});
+// Whether the startWorker() call of the test that queues it had returned when the task ran.
+let startWorkerReturned = false;
+const whenRun = asynctask(async function lifecycleWhenRun(marker: string) {
+  state.set(marker, startWorkerReturned ? 'after startWorker returned' : 'before startWorker returned');
 });
 const report = asynctask({ name: 'lifecycleReport', queue: 'reports' }, async (marker: string) => {
   state.set(marker, 'reported');
@@ -139,6 +146,34 @@ describe('worker lifecycle', () => {
       expect(state.get(marker)).toBe('reported');
     } finally {
       await all.close();
+    }
+  });
+
+  it('takes no task before startWorker returns, even while another queue is still connecting', async () => {
+    // `klue worker` listens for its shutdown signals once startWorker returns: a task taken
+    // before would be lost to an early SIGTERM until the stalled check.
+    const ready = KlueBullWorker.prototype.waitUntilReady;
+    const slowReports = vi.spyOn(KlueBullWorker.prototype, 'waitUntilReady').mockImplementation(async function (this: KlueBullWorker) {
+      const client = await ready.call(this);
+      if (this.name === bullQueueName('reports')) await new Promise((resolve) => setTimeout(resolve, 300));
+      return client;
+    });
+    try {
+      h = await startHarness({ worker: false });
+      const marker = randomUUID();
+      const handle = await whenRun(marker);
+      startWorkerReturned = false;
+      const worker = await startWorker(h.config);
+      startWorkerReturned = true;
+      try {
+        expect(worker.queues).toEqual(['default', 'reports']);
+        await handle.result();
+        expect(state.get(marker)).toBe('after startWorker returned');
+      } finally {
+        await worker.close();
+      }
+    } finally {
+      slowReports.mockRestore();
     }
   });
 });

@@ -121,6 +121,16 @@ describe('klue worker process (runWorker)', () => {
     expect(worker.out()).toContain('async: worker shutting down');
   });
 
+  it('ends by a SIGTERM while it is still starting, holding no task (here: stuck on a Redis that is gone)', async () => {
+    const { runner } = workerService(`name: stuck-${randomUUID()}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n`, TASK_MODULE);
+    const worker = spawnWorker(runner, { redisUrl: `redis://127.0.0.1:${await freePort()}` });
+    await waitFor(() => worker.out().includes('Redis does not answer yet') || worker.proc.exitCode !== null, 20_000, 'the worker to wait for Redis');
+    // It listens for signals from before it takes tasks, and raises this one again: as without a listener.
+    worker.proc.kill('SIGTERM');
+    expect(await worker.exited).toEqual([null, 'SIGTERM']);
+    expect(worker.out()).not.toContain('worker serving');
+  });
+
   it('past async.max_memory_mb: stops taking tasks, finishes the active ones and exits to be replaced', async () => {
     const name = `leaky-${randomUUID()}`;
     const { dir, runner } = workerService(`name: ${name}\nwith_async: true\nasync:\n  modules: ['tasks/*.ts']\n  max_memory_mb: 400\n  concurrency: 2\n`, LEAKY_MODULE);
