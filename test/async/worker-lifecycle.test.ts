@@ -150,8 +150,8 @@ describe('worker lifecycle', () => {
   });
 
   it('takes no task before startWorker returns, even while another queue is still connecting', async () => {
-    // `klue worker` listens for its shutdown signals once startWorker returns: a task taken
-    // before would be lost to an early SIGTERM until the stalled check.
+    // `klue worker` shuts down gracefully on a signal only once startWorker has returned (before,
+    // the signal ends it): a task taken earlier would be left to the stalled check.
     const ready = KlueBullWorker.prototype.waitUntilReady;
     const slowReports = vi.spyOn(KlueBullWorker.prototype, 'waitUntilReady').mockImplementation(async function (this: KlueBullWorker) {
       const client = await ready.call(this);
