@@ -67,10 +67,10 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   await startAsync(config, 'worker');
   // Listening before the worker takes tasks, which it starts doing as startWorker returns: a
   // signal after that, with no listener, would end the process by its default action, the tasks
-  // it took left to the stalled check. Until then a signal is raised again, to have the effect it
-  // would have without this listener: by default it ends a worker that holds no task, even one
-  // stuck connecting to a Redis that is down. The listeners of the other signals stay (resolving twice does
-  // nothing); a repeat of the first signal, unheard, ends the process at once.
+  // it took left to the stalled check. Until then a signal is raised again, to have the effect
+  // it would have without this listener: by default it ends a worker that holds no task, even
+  // one stuck connecting to a Redis that is down. The listeners of the other signals stay
+  // (resolving twice does nothing); a repeat of the first signal, unheard, ends the process.
   let serving = false;
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {

@@ -116,10 +116,10 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
-  // Taking jobs only now, with nothing awaited before returning: `klue worker` listens for its
-  // shutdown signals as soon as this returns, and a signal before that ends the process by its
-  // default action, which would leave a job already taken to the stalled check (a queue whose
-  // connection came up early took jobs while another's still connected).
+  // Taking jobs only now, with nothing awaited before returning: `klue worker` shuts down
+  // gracefully on a signal only once this has returned (one before ends the process), so a job
+  // taken earlier would be left to the stalled check (a queue whose connection came up first
+  // took jobs while another's was still connecting).
   workers.forEach((worker, i) => {
     worker.run().catch((err: Error) => logError(queues[i] ?? '', err));
   });
