@@ -16,6 +16,31 @@ interface ModelDefinition {
   validate: ValidateFunction;
   /** Prototype from `x-parent`, so models can carry methods like the original's model classes. */
   proto: object;
+  /** Keys data may not have: what the `x-parent` class defines, and `__proto__`. */
+  reserved: ReadonlySet<string>;
+}
+
+/**
+ * Data may not set what a model's class defines (methods, getters, `constructor`) nor
+ * `__proto__`. As an own property such a key would shadow the class' member: a request body
+ * could replace `getQuestion()` by a string (a 500), or a getter a handler trusts by a value of
+ * its choosing. Dropping the key instead would change the data without telling its sender, so
+ * the key is refused, named: a 400 INVALID_PARAMETER for a request body, MODEL_INVALID for data
+ * given to a model constructor. Members of Object.prototype (`toString`...) stay allowed, as in
+ * any JSON object, unless the class redefines them.
+ */
+function reservedKeys(proto: object): ReadonlySet<string> {
+  const keys = new Set(['__proto__']);
+  for (let p: object | null = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    for (const key of Object.getOwnPropertyNames(p)) keys.add(key);
+  }
+  return keys;
+}
+
+/** The first key of `data` that `reservedKeys` refuses. */
+function shadowingKey(def: ModelDefinition, data: object): string | undefined {
+  if (def.reserved.size === 1) return Object.hasOwn(data, '__proto__') ? '__proto__' : undefined;
+  return Object.keys(data).find((key) => def.reserved.has(key));
 }
 
 const KEY = Symbol.for('klue.model.registry');
@@ -34,7 +59,8 @@ export function isModel(value: unknown): value is Model {
 }
 
 export function registerModel(qualifiedName: string, validate: ValidateFunction, parent?: { prototype: object }): void {
-  registry.set(qualifiedName, { qualifiedName, validate, proto: parent?.prototype ?? Object.prototype });
+  const proto = parent?.prototype ?? Object.prototype;
+  registry.set(qualifiedName, { qualifiedName, validate, proto, reserved: reservedKeys(proto) });
 }
 
 export function hasModel(qualifiedName: string): boolean {
@@ -51,6 +77,10 @@ export function buildModel<T extends object>(qualifiedName: string, data: T): Mo
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new KlueError('MODEL_INVALID', `${qualifiedName}: expected an object`);
   }
+  const shadowing = shadowingKey(def, data);
+  if (shadowing !== undefined) {
+    throw new KlueError('MODEL_INVALID', `${qualifiedName}: '${shadowing}' names a member of the model's class and cannot be set by data`);
+  }
   const obj: T = Object.assign(Object.create(def.proto) as object, data);
   if (!def.validate(obj)) {
     throw new KlueError('MODEL_INVALID', `${qualifiedName}: ${describeAjvErrors(def.validate.errors)}`, {
@@ -64,6 +94,10 @@ export function buildModel<T extends object>(qualifiedName: string, data: T): Mo
 /** Marks already-validated data (a request body) as a model without validating it again. */
 export function tagModel<T extends object>(qualifiedName: string, data: T): Model<T> {
   const def = registry.get(qualifiedName);
+  const shadowing = def && shadowingKey(def, data);
+  if (shadowing !== undefined) {
+    throw new KlueError('INVALID_PARAMETER', `body.${shadowing}: names a member of the model class of ${qualifiedName} and cannot be sent`);
+  }
   if (def && def.proto !== Object.prototype) Object.setPrototypeOf(data, def.proto);
   Object.defineProperty(data, MODEL_NAME, { value: qualifiedName, enumerable: false, configurable: true });
   return data as Model<T>;

@@ -40,11 +40,17 @@ export class KlueError extends Error {
     this.details = options.details ?? {};
   }
 
+  /**
+   * The body sent to clients. A 4xx keeps its description (it names what is wrong in the
+   * request); a 5xx gets the catalog's message for its code, in every env: its own message may
+   * hold internals (a task's exception, a response's JSON path, config keys), which go to the log
+   * and the reporters under the same `error_id`.
+   */
   toBody(): ErrorBody {
     return {
       status: this.status,
       error: this.code,
-      error_description: this.message,
+      error_description: this.status >= 500 ? ERROR_CATALOG[this.code].message : this.message,
       error_id: this.errorId,
       user_message: this.userMessage,
     };

@@ -15,7 +15,7 @@ export function registerBuiltins(app: FastifyInstance, service: Service, taken: 
   add('/auth/version', async (request, reply) => {
     try {
       if (!jwt) return version;
-      await jwt.authenticate(request.headers.authorization);
+      await jwt.authenticate(request.raw);
       return version;
     } catch (err) {
       await sendError(err, request, reply);

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { specBasePath } from '../api/operations.js';
 import { KlueError } from '../errors/klue-error.js';
 import { rootLogger, type Logger } from '../log/logger.js';
+import { redactUrl } from '../log/redact-url.js';
 import type { Service } from '../service/load-service.js';
 import { registerDashboard } from '../observability/dashboard.js';
 import { observeUnmatched, registerHttpMetrics } from '../observability/http-metrics.js';
 import { registerMetricsEndpoint } from '../observability/metrics-endpoint.js';
 import { registerBuiltins } from './builtins.js';
 import { registerDocs } from './docs.js';
-import { sendError } from './error-response.js';
+import { clientErrorHandler, sendError } from './error-response.js';
 import { registerOperations, toFastifyPath } from './operation-route.js';
 
 export interface CreateAppOptions {
@@ -36,12 +37,30 @@ export async function createApp(service: Service, options: CreateAppOptions = {}
   const schemas = service.schemas;
   // Held as Fastify's base logger type so plugins and routes keep Fastify's default generics.
   const logger: FastifyBaseLogger = options.logger ?? rootLogger();
+  /** Answers outside a route's own error handling (it has nobody to hand a failure to). */
+  const answer = (err: unknown, request: FastifyRequest, reply: FastifyReply): void => {
+    sendError(err, request, reply).catch((failure: unknown) => request.log.error({ err: failure }, 'could not send the error response'));
+  };
+  const { http } = config;
   const app = Fastify({
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'req_id' }),
     genReqId: requestId,
     bodyLimit: config.body_limit,
     routerOptions: { ignoreTrailingSlash: true },
+    requestTimeout: http.request_timeout,
+    keepAliveTimeout: http.keep_alive_timeout,
+    http: {
+      requestTimeout: http.request_timeout,
+      headersTimeout: http.headers_timeout,
+      // Node checks both timeouts every 30 s by default, which would let a stalled client stay that much longer.
+      connectionsCheckingInterval: Math.min(1000, http.headers_timeout),
+      // Node's own answer to a request without Host is an empty 400; the onRequest hook answers it instead.
+      requireHostHeader: false,
+    },
+    // Bad percent-encoding in the URL, a too long path parameter...: answered in the standard shape.
+    frameworkErrors: answer,
+    clientErrorHandler: clientErrorHandler(logger),
   });
   app.setValidatorCompiler(({ schema, httpPart }) =>
     httpPart === 'body' ? schemas.request.compile(schema) : schemas.coercing.compile(schema),
@@ -49,12 +68,18 @@ export async function createApp(service: Service, options: CreateAppOptions = {}
   // Per-request hooks take Fastify's callback form: an async hook costs a promise per request.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') {
+      reply.header('connection', 'close');
+      answer(new KlueError('BAD_REQUEST', 'An HTTP/1.1 request needs a Host header'), request, reply);
+      return;
+    }
     done();
   });
   if (options.logRequests ?? true) {
     app.addHook('onResponse', (request, reply, done) => {
       request.log.info(
-        { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+        // The dashboard's `login?token=` must not put an admin JWT in the logs.
+        { method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
         'request completed',
       );
       done();
@@ -65,7 +90,10 @@ export async function createApp(service: Service, options: CreateAppOptions = {}
   });
   const timed = Boolean(config.metrics_path);
   app.setNotFoundHandler(async (request, reply) => {
-    await sendError(new KlueError('ROUTE_NOT_FOUND', `No operation for ${request.method} ${request.url.split('?')[0]}`), request, reply);
+    const error = app.supportedMethods.includes(request.method)
+      ? new KlueError('ROUTE_NOT_FOUND', `No operation for ${request.method} ${request.url.split('?')[0]}`)
+      : new KlueError('METHOD_NOT_IMPLEMENTED', `The server does not implement the method ${request.method}`);
+    await sendError(error, request, reply);
     if (timed) observeUnmatched(request, reply);
   });
   // Before any route is added: it hooks each route as it is made.

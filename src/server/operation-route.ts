@@ -91,7 +91,7 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
   const handler = (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const ctx: KlueContext = { request: { id: request.id, method: request.method, url: request.url } };
     if (!(op.requiresAuth && jwt)) return respond(request, reply, { ctx, log: request.log as unknown as Logger, pending: new Set() });
-    return jwt.authenticate(request.headers.authorization).then(
+    return jwt.authenticate(request.raw).then(
       (auth) => {
         ctx.user = auth.user;
         ctx.token = auth.token;
