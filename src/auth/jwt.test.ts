@@ -4,7 +4,7 @@ import type { JwtConfig } from '../config/config-types.js';
 import { KlueError } from '../errors/klue-error.js';
 import { generateToken, JwtVerifier } from './jwt.js';
 
-const hs: JwtConfig = { algorithm: 'HS256', secret: 'a-long-enough-test-secret', audience: 'aud', issuer: 'iss', tokenTimeout: 60 };
+const hs: JwtConfig = { algorithm: 'HS256', secret: 'a-long-enough-test-secret', audience: 'aud', issuer: 'iss', tokenTimeout: 60, requireExp: true, requireSub: true };
 
 async function code(p: Promise<unknown>): Promise<string> {
   try {
@@ -43,7 +43,7 @@ describe('JWT', () => {
   for (const alg of ['RS256', 'ES256'] as const) {
     it(`verifies ${alg} with a public key and pins the algorithm`, async () => {
       const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
-      const config: JwtConfig = { algorithm: alg, publicKey: await exportSPKI(publicKey), privateKey: await exportPKCS8(privateKey), tokenTimeout: 60 };
+      const config: JwtConfig = { algorithm: alg, publicKey: await exportSPKI(publicKey), privateKey: await exportPKCS8(privateKey), tokenTimeout: 60, requireExp: true, requireSub: true };
       const verifier = new JwtVerifier(config);
       const token = await generateToken({ userId: 'pk-user', config });
       expect((await verifier.verify(token)).sub).toBe('pk-user');

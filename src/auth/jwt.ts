@@ -4,6 +4,7 @@ import type { JwtConfig } from '../config/config-types.js';
 import type { UserClaims } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
 import { parseDuration } from '../util/duration.js';
+import { authorizationHeader, bearerToken, type RequestHeaders } from './authorization.js';
 
 type Key = Uint8Array | KeyObject | webcrypto.CryptoKey;
 
@@ -36,7 +37,10 @@ async function signKey(c: JwtConfig): Promise<Key> {
   return importPKCS8(c.privateKey, c.algorithm);
 }
 
-/** Verifies tokens with the algorithm pinned and `exp`, `aud` and `iss` checked when configured. */
+/**
+ * Verifies tokens with the algorithm pinned, `exp`, `aud` and `iss` checked when configured, and
+ * `exp` and a string `sub` required unless `jwt_require_exp` / `jwt_require_sub` are false.
+ */
 export class JwtVerifier {
   private key: Promise<Key>;
   constructor(private readonly config: JwtConfig) {
@@ -51,26 +55,38 @@ export class JwtVerifier {
   }
 
   async verify(token: string): Promise<UserClaims> {
+    let payload: UserClaims;
     try {
-      const { payload } = await jwtVerify(token, await this.key, {
+      ({ payload } = await jwtVerify(token, await this.key, {
         algorithms: [this.config.algorithm],
         audience: this.config.audience,
         issuer: this.config.issuer,
-      });
-      return payload;
+      }));
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) throw new KlueError('TOKEN_EXPIRED', undefined, { cause: err });
       if (err instanceof KlueError) throw err;
       throw new KlueError('TOKEN_INVALID', `Token rejected: ${(err as Error).message}`, { cause: err });
     }
+    // A token without exp would be valid forever; one without sub names nobody.
+    if (this.config.requireExp && payload.exp === undefined) {
+      throw new KlueError('TOKEN_INVALID', 'Token rejected: it has no "exp" (expiry) claim, which this service requires (jwt_require_exp)');
+    }
+    if (this.config.requireSub && (typeof payload.sub !== 'string' || payload.sub === '')) {
+      throw new KlueError('TOKEN_INVALID', 'Token rejected: it has no string "sub" (subject) claim, which this service requires (jwt_require_sub)');
+    }
+    return payload;
   }
 
-  /** Reads `Authorization: Bearer <token>` and verifies it. */
-  async authenticate(header: string | undefined): Promise<{ user: UserClaims; token: string }> {
+  /**
+   * Reads `Authorization: Bearer <token>` (the header's value, or the request it is read from:
+   * a request with two Authorization headers is refused) and verifies it.
+   */
+  async authenticate(source: string | RequestHeaders | undefined): Promise<{ user: UserClaims; token: string }> {
+    const header = typeof source === 'object' ? authorizationHeader(source) : source;
     if (!header) throw new KlueError('AUTHORIZATION_HEADER_MISSING');
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) throw new KlueError('TOKEN_INVALID', 'The Authorization header is not "Bearer <token>"');
-    return { user: await this.verify(match[1]), token: match[1] };
+    const token = bearerToken(header);
+    if (!token) throw new KlueError('TOKEN_INVALID', 'The Authorization header is not "Bearer <token>"');
+    return { user: await this.verify(token), token };
   }
 }
 

@@ -1,5 +1,5 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { authorizationHeader, bearerToken, sameSecret } from '../auth/authorization.js';
 import type { JwtVerifier } from '../auth/jwt.js';
 import type { DashboardConfig } from '../config/config-types.js';
 import { KlueError } from '../errors/klue-error.js';
@@ -7,18 +7,22 @@ import { sendError } from '../server/error-response.js';
 
 export const DASHBOARD_COOKIE = 'klue_dashboard';
 
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 function cookie(request: FastifyRequest, name: string): string | undefined {
   for (const part of (request.headers.cookie ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
     if (k === name) return decodeURIComponent(v.join('='));
   }
   return undefined;
+}
+
+/**
+ * The sign-in cookie: out of reach of scripts (HttpOnly), not sent with requests other sites start
+ * (SameSite=Strict), and only over TLS when the dashboard is served over TLS (Secure; with Fastify's
+ * `trustProxy`, also when the proxy in front says so with `X-Forwarded-Proto: https`).
+ */
+export function dashboardCookie(request: FastifyRequest, token: string, path: string, maxAge: number): string {
+  const secure = request.protocol === 'https' ? '; Secure' : '';
+  return `${DASHBOARD_COOKIE}=${encodeURIComponent(token)}; Path=${path}; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${secure}`;
 }
 
 /** Whether verified claims carry the admin claim: `true`, or a list/string naming `admin`. */
@@ -36,13 +40,15 @@ export function dashboardGuard(config: DashboardConfig, jwt: JwtVerifier | undef
   const claim = config.admin_claim ?? 'admin';
   const basic = config.basic_user && config.basic_password ? { user: config.basic_user, password: config.basic_password } : undefined;
   const check = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const header = request.headers.authorization ?? '';
-    if (basic && header.startsWith('Basic ')) {
-      const [user, ...rest] = Buffer.from(header.slice(6), 'base64').toString().split(':');
+    const header = authorizationHeader(request.raw) ?? '';
+    // Auth schemes are case-insensitive (RFC 9110), as the API reads them.
+    const basicCredentials = /^Basic\s+(\S+)\s*$/i.exec(header)?.[1];
+    if (basic && basicCredentials !== undefined) {
+      const [user, ...rest] = Buffer.from(basicCredentials, 'base64').toString().split(':');
       if (sameSecret(user ?? '', basic.user) && sameSecret(rest.join(':'), basic.password)) return;
       throw new KlueError('FORBIDDEN', 'Wrong dashboard user or password');
     }
-    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : cookie(request, DASHBOARD_COOKIE);
+    const token = bearerToken(header) ?? cookie(request, DASHBOARD_COOKIE);
     if (jwt && token) {
       const claims = await jwt.verify(token);
       if (hasAdminClaim(claims, claim)) return;

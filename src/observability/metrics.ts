@@ -43,7 +43,7 @@ function create(): KlueMetrics {
     taskCompleted: new Counter({ name: 'klue_tasks_completed_total', help: 'Task runs that succeeded', labelNames: ['task'], registers, collect: flushRunTallies }),
     taskFailed: new Counter({ name: 'klue_tasks_failed_total', help: 'Tasks that failed for good', labelNames: ['task'], registers }),
     taskRetried: new Counter({ name: 'klue_tasks_retried_total', help: 'Task runs that failed and will be retried', labelNames: ['task'], registers }),
-    queueJobs: new Gauge({ name: 'klue_queue_jobs', help: 'Jobs per queue and state, read from Redis at scrape time', labelNames: ['queue', 'state'], registers }),
+    queueJobs: new Gauge({ name: 'klue_queue_jobs', help: 'Jobs per queue and state, read from Redis at scrape time (at most once per metrics_queue_max_age ms)', labelNames: ['queue', 'state'], registers }),
     workersUp: new Gauge({ name: 'klue_workers_up', help: 'Worker processes running under this klue start', registers }),
     workerRestarts: new Counter({ name: 'klue_worker_restarts_total', help: 'Worker processes restarted after they exited', registers }),
   };

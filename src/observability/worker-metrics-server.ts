@@ -1,12 +1,31 @@
 import { createServer, type Server } from 'node:http';
+import { bearerSecretProblem } from '../auth/authorization.js';
+import { config } from '../config/current-config.js';
 import { metrics } from './metrics.js';
 
-/** A standalone worker's own `/metrics` endpoint (workers on other hosts have no server to report through). */
-export async function serveWorkerMetrics(port: number): Promise<{ close(): Promise<void> }> {
+/** The loaded service's `metrics_token`, if any. */
+function loadedMetricsToken(): string | undefined {
+  try {
+    return config().metrics_token;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A standalone worker's own `/metrics` endpoint (workers on other hosts have no server to report
+ * through). With `metrics_token`, scrapes must send it as a bearer token, as on the server.
+ */
+export async function serveWorkerMetrics(port: number, token = loadedMetricsToken()): Promise<{ close(): Promise<void> }> {
   const registry = metrics().registry;
   const server: Server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
+      return;
+    }
+    const problem = token === undefined ? undefined : bearerSecretProblem(req, token, 'metrics_token');
+    if (problem) {
+      res.writeHead(problem.status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(problem.toBody()));
       return;
     }
     registry.metrics().then(
