@@ -18,13 +18,17 @@ createRootLogger({ service: config.name, role: 'worker' });
 await loadService(config);
 await startAsync(config, 'worker');
 const secret = resolveSecret(config);
+// Runs repeat the same envelopes: a ledger that forgets, so that what is measured is the run, not a refusal.
+const ledger = { claim: async () => 1, finish: async () => undefined, release: async () => undefined, grant: async () => undefined };
 // A worker's first task run turns klue's context propagation (promise hooks on Node 20) on for the whole process; so does this.
 await runInContext({ ctx: {}, log: rootLogger() }, () => Promise.resolve());
 
 const stored: string[] = [];
 for (let i = 0; i < 1000; i++) {
   const ctx = { request: { id: `bench-${i}`, method: 'POST', url: '/orders' } };
-  stored.push(sealEnvelope({ id: crypto.randomUUID(), task: 'benchNoop', args: [ORDER], ctx, at: Date.now() }, secret, config.async.max_payload));
+  const id = crypto.randomUUID();
+  const at = Date.now();
+  stored.push(sealEnvelope({ id, svc: config.async.queue, q: 'default', task: 'benchNoop', args: [ORDER], ctx, at, exp: at + config.async.max_task_age, o: { a: 3 } }, secret, config.async.max_payload));
 }
 
 /** µs per job of parsing each job's data and, with `run`, processing it. */
@@ -33,7 +37,8 @@ async function loop(run: boolean): Promise<number> {
   for (let i = 0; i < n; i++) {
     const dataJson = stored[i % stored.length] as string;
     const data: unknown = JSON.parse(dataJson);
-    if (run) await processJob({ data, dataJson, jobId: String(i), jobName: 'benchNoop', attempt: 1, attempts: 3 }, config, secret);
+    const jobId = (data as { p: { id: string } }).p.id;
+    if (run) await processJob({ data, dataJson, jobId, jobName: 'benchNoop', queue: 'default', delay: 0, priority: 0, repeated: false, attempt: 1, attempts: 3 }, config, secret, ledger);
     else await Promise.resolve(data);
   }
   return ((performance.now() - t0) * 1000) / n;

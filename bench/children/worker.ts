@@ -3,7 +3,7 @@
 import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { Worker, type Job } from 'bullmq';
 import { childArgs, fixtureDir, RAW_PREFIX, RAW_QUEUE, rssMb, sleep, summarize, toParent } from '../lib/common.js';
-import { bullQueueName, createRootLogger, decodeValue, getTask, jobDataJson, KlueBullWorker, loadConfig, loadService, openEnvelope, processJob, queuePrefix, resolveSecret, rootLogger, runInContext, startAsync, startWorker } from '../lib/klue.js';
+import { bullQueueName, createRootLogger, decodeValue, getTask, jobDataJson, KlueBullWorker, loadConfig, MemoryRunLedger, loadService, openEnvelope, processJob, queuePrefix, resolveSecret, rootLogger, runInContext, startAsync, startWorker } from '../lib/klue.js';
 import { startProfiler } from '../lib/profiler.js';
 import { isRawVariant, type WorkerVariant } from '../lib/worker-run.js';
 import { benchState, nowMs } from '../lib/state.js';
@@ -50,6 +50,7 @@ if (args.variant === 'klue') {
   await loadService(config);
   await startAsync(config, 'worker');
   const secret = resolveSecret(config);
+  const ledger = new MemoryRunLedger();
   const steps: Record<AblationStep, (job: Job) => Promise<unknown>> = {
     'jobs-only': async () => {
       state.done++;
@@ -66,7 +67,13 @@ if (args.variant === 'klue') {
       const taskArgs = decodeValue(payload.args) as never[];
       return { r: await runInContext({ ctx: payload.ctx, log: rootLogger() }, () => def.fn(...taskArgs)) };
     },
-    'process-job': (job) => processJob({ data: job.data, dataJson: jobDataJson(job), jobId: job.id ?? '', jobName: job.name, attempt: job.attemptsMade + 1, attempts: job.opts.attempts ?? 1 }, config, secret),
+    'process-job': (job) =>
+      processJob(
+        { data: job.data, dataJson: jobDataJson(job), jobId: job.id ?? '', jobName: job.name, queue: 'default', delay: 0, priority: 0, repeated: false, attempt: job.attemptsMade + 1, attempts: job.opts.attempts ?? 1 },
+        config,
+        secret,
+        ledger,
+      ),
   };
   start = async () => {
     // klue's Worker class (it keeps each job's stored data for the envelope check), with the step as processor.

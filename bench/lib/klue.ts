@@ -21,6 +21,7 @@ export const { jobOptions } = await load<typeof import('../../src/async/task-cal
 
 export const { openEnvelope, sealEnvelope } = await load<typeof import('../../src/async/envelope.js')>('async/envelope.js');
 export const { KlueBullWorker, jobDataJson } = await load<typeof import('../../src/async/bull-worker.js')>('async/bull-worker.js');
+export const { MemoryRunLedger } = await load<typeof import('../../src/async/run-ledger.js')>('async/run-ledger.js');
 export const { processJob } = await load<typeof import('../../src/async/task-runner.js')>('async/task-runner.js');
 export const { resolveSecret } = await load<typeof import('../../src/async/secret.js')>('async/secret.js');
 export const { getTask } = await load<typeof import('../../src/async/task-registry.js')>('async/task-registry.js');

@@ -108,6 +108,8 @@ export function storedOpts(opts: JobsOptions): string {
 
 export interface AddJob {
   name: string;
+  /** The job's id ('' for BullMQ's counter). */
+  jobId?: string;
   /** The job data, JSON. */
   data: string;
   opts: JobsOptions;
@@ -126,7 +128,7 @@ export async function addStandardJobs(queue: Queue, jobs: AddJob[]): Promise<{ i
     const opts = storedOpts(job.opts);
     let index = optsIndex.get(opts);
     if (index === undefined) optsIndex.set(opts, (index = optsIndex.size + 1));
-    perJob.push(job.opts.jobId ?? '', job.name, job.data, index);
+    perJob.push(job.jobId ?? job.opts.jobId ?? '', job.name, job.data, index);
   }
   const keys = [k.wait ?? '', k.paused ?? '', k.meta ?? '', k.id ?? '', k.active ?? '', k.events ?? '', k.marker ?? ''];
   const reply = await redis[COMMAND](...keys, k[''] ?? '', Date.now(), optsIndex.size, ...optsIndex.keys(), ...perJob);

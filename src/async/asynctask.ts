@@ -45,24 +45,50 @@ async function call<R>(def: TaskDefinition, callOptions: CallOptions, args: unkn
   return queuedHandle<R>(producer, def.name, item.queue, id, duplicate);
 }
 
+/**
+ * The promise of a task call made inside a request: it knows whether the handler observed it
+ * (`await` and then/catch/finally all call `then`; `await` does so because this is not a plain
+ * Promise), so that a failure the handler awaited and caught stays caught, while one nobody
+ * awaited still fails the request.
+ */
+class TrackedCall<T> extends Promise<T> {
+  observed = false;
+
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  override then<A = T, B = never>(onFulfilled?: ((value: T) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    this.observed = true;
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
 /** Starts a call and, inside a request, makes the response wait for it (a forgotten await loses nothing). */
 function track<R>(promise: Promise<TaskHandle<R>>): Promise<TaskHandle<R>> {
   const store = currentStore();
   const pending = store?.pending;
-  if (store && pending) {
-    pending.add(promise);
+  if (!store || !pending) return promise;
+  pending.add(promise);
+  const call = new TrackedCall<TaskHandle<R>>((resolve, reject) => {
     // A settled call leaves the set at once, so a request whose calls were all awaited has
-    // nothing left to wait for. Handling the rejection here also keeps a forgotten await from
-    // crashing the process; settlePending reports it.
+    // nothing left to wait for. The rejection is handled here, which also keeps a forgotten
+    // await from crashing the process; settlePending reports it unless the handler observed it.
     promise.then(
-      () => pending.delete(promise),
+      (handle) => {
+        pending.delete(promise);
+        resolve(handle);
+      },
       (err: unknown) => {
         pending.delete(promise);
-        store.pendingFailure ??= { err };
+        (store.failedCalls ??= []).push({ err, observed: () => call.observed });
+        reject(err);
       },
     );
-  }
-  return promise;
+  });
+  // Not an observation: the rejection must not be unhandled when nobody awaits the call.
+  void Promise.prototype.then.call(call, undefined, () => undefined);
+  return call;
 }
 
 /**

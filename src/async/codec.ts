@@ -14,6 +14,13 @@ const UNDEFINED: Json = Object.freeze({ [TAG]: 'u' });
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
+/**
+ * Deepest nesting of arrays and objects in task arguments and results. Encoding and decoding
+ * recurse; a value nested thousands of levels deep (a few KB of request body) would otherwise
+ * overflow the stack. Real data is far shallower.
+ */
+export const MAX_DEPTH = 100;
+
 function childPath(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
   return IDENT.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
@@ -59,6 +66,7 @@ class Encoder {
 
   private child(item: unknown, key: string | number): Json {
     this.keys.push(key);
+    if (this.keys.length > MAX_DEPTH && typeof item === 'object' && item !== null) this.fail(`nested more than ${MAX_DEPTH} levels deep`);
     const encoded = this.encode(item);
     this.keys.pop();
     return encoded;

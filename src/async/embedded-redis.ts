@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +59,14 @@ async function launch(socket: string, dataDir: string): Promise<ChildProcess> {
   // Its own process group: a Ctrl-C in the terminal signals the whole foreground group, and
   // Redis must outlive the graceful shutdown of the server and workers that still use it; klue
   // stops it last.
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  // The files it writes hold every queued task: readable by their owner only (a child inherits the umask).
+  const umask = process.umask(0o077);
+  let child: ChildProcess;
+  try {
+    child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  } finally {
+    process.umask(umask);
+  }
   let output = '';
   const collect = (b: Buffer) => {
     output = (output + b.toString()).slice(-4000);
@@ -88,6 +95,16 @@ async function launch(socket: string, dataDir: string): Promise<ChildProcess> {
   return child;
 }
 
+/** Makes a folder and everything below it readable and writable by its owner only (files of older versions too). */
+function ownerOnly(path: string): void {
+  for (const entry of readdirSync(path, { withFileTypes: true, recursive: true })) {
+    const full = join(entry.parentPath, entry.name);
+    if (entry.isDirectory()) chmodSync(full, 0o700);
+    else if (entry.isFile()) chmodSync(full, 0o600);
+  }
+  chmodSync(path, 0o700);
+}
+
 /**
  * Makes sure the service has a Redis. With `async.redis_url`, `async.redis_cluster` or
  * `REDIS_URL` set, does nothing and returns undefined. Otherwise runs a private redis-server
@@ -103,7 +120,8 @@ export async function ensureRedis(config: KlueConfig): Promise<EmbeddedRedis | u
   if (config.async.redis_url || config.async.redis_cluster?.length || config.async.redis_sentinel || process.env.REDIS_URL) return undefined;
   const socket = embeddedSocketPath(config.dir);
   const dataDir = join(config.dir, '.klue', 'redis');
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ownerOnly(join(config.dir, '.klue'));
   const url = `unix://${socket}`;
   if (await answersPing(socket)) {
     rootLogger().info({ socket }, 'async: reusing the redis-server already running for this service');

@@ -22,8 +22,9 @@ export class HmacSha256 {
   private inner = Buffer.alloc(BLOCK + 3 * 512);
   private readonly outer = Buffer.alloc(BLOCK + 32);
 
-  constructor(secret: string) {
-    const raw = Buffer.from(secret, 'utf8');
+  /** `key`: a string is taken as its UTF-8 bytes. */
+  constructor(key: string | Uint8Array) {
+    const raw = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
     this.key = crypto.createSecretKey(raw);
     // RFC 2104: a key longer than the block is hashed first; a shorter one is padded with zeros.
     const k = raw.length > BLOCK ? crypto.createHash('sha256').update(raw).digest() : raw;

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { KlueConfig } from '../config/config-types.js';
 import type { EnqueueItem } from './producer.js';
+import { MemoryRunLedger } from './run-ledger.js';
 import { isPermanent, processJob, type TaskResult } from './task-runner.js';
 
 export interface InlineJob {
@@ -18,6 +18,7 @@ export interface InlineJob {
 export class InlineRunner {
   private readonly byJobId = new Map<string, InlineJob>();
   private readonly running = new Set<Promise<unknown>>();
+  private readonly ledger = new MemoryRunLedger();
 
   constructor(
     private readonly config: KlueConfig,
@@ -28,7 +29,7 @@ export class InlineRunner {
     const given = item.opts.jobId;
     const existing = given === undefined ? undefined : this.byJobId.get(given);
     if (existing) return { ...existing, duplicate: true };
-    const id = given ?? randomUUID();
+    const id = item.jobId;
     const attempts = item.opts.attempts ?? 1;
     const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.run(item, id, attempts));
     // Failures are reported and logged by processJob; result() is how callers see them.
@@ -41,9 +42,11 @@ export class InlineRunner {
   }
 
   private async run(item: EnqueueItem, jobId: string, attempts: number): Promise<TaskResult> {
+    const opts = item.opts;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await processJob({ data: JSON.parse(item.data), dataJson: item.data, jobId, jobName: item.name, attempt, attempts }, this.config, this.secret);
+        const run = { data: JSON.parse(item.data) as unknown, dataJson: item.data, jobId, jobName: item.name, queue: item.queue, delay: opts.delay ?? 0, priority: opts.priority ?? 0, repeated: false, attempt, attempts };
+        return await processJob(run, this.config, this.secret, this.ledger);
       } catch (err) {
         if (isPermanent(err) || attempt >= attempts) throw err;
       }

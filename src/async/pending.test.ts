@@ -36,19 +36,23 @@ describe('settlePending', () => {
 
   it('turns connection failures into ASYNC_UNAVAILABLE and passes other errors through', async () => {
     const down = store();
-    const refused = Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1'));
-    refused.catch(() => undefined);
-    down.pending.add(refused);
+    const refused = new Error('connect ECONNREFUSED 127.0.0.1:1');
+    down.failedCalls = [{ err: refused, observed: () => false }];
     const err = await failureOf(settlePending(down));
     expect(err).toBeInstanceOf(KlueError);
     expect((err as KlueError).code).toBe('ASYNC_UNAVAILABLE');
     expect((err as KlueError).status).toBe(503);
 
     const bad = store();
-    const typeError = Promise.reject(new TypeError('sendEmail: args[0] is a Map'));
-    typeError.catch(() => undefined);
-    bad.pending.add(typeError);
-    expect(await failureOf(settlePending(bad))).toBe(await failureOf(typeError));
+    const typeError = new TypeError('sendEmail: args[0] is a Map');
+    bad.failedCalls = [{ err: typeError, observed: () => false }];
+    expect(await failureOf(settlePending(bad))).toBe(typeError);
+  });
+
+  it('leaves a failure the handler observed to the handler', async () => {
+    const s = store();
+    s.failedCalls = [{ err: new TypeError('caught by the handler'), observed: () => true }];
+    await expect(settlePending(s)).resolves.toBeUndefined();
   });
 
   it('does nothing without a pending set', async () => {

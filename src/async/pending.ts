@@ -10,15 +10,22 @@ function asUnavailable(err: unknown): unknown {
   return new KlueError('ASYNC_UNAVAILABLE', `Redis did not accept the task call (${message}); nothing was queued`, { cause: err });
 }
 
-/** True when a request has task calls still running, or one that failed. */
+/** The first failed call nobody observed: it fails the request. */
+function unobservedFailure(store: ContextStore): { err: unknown } | undefined {
+  return store.failedCalls?.find((f) => !f.observed());
+}
+
+/** True when a request has task calls still running, or one that failed and nobody observed. */
 export function hasPending(store: ContextStore): boolean {
-  return (store.pending?.size ?? 0) > 0 || store.pendingFailure !== undefined;
+  return (store.pending?.size ?? 0) > 0 || unobservedFailure(store) !== undefined;
 }
 
 /**
  * Waits for every task call started during a request, including calls started while
- * waiting. Throws the first failure: ASYNC_UNAVAILABLE (503) when Redis did not take a call,
- * otherwise the error itself (a TypeError from a bad argument becomes a 500).
+ * waiting. Throws the first failure of a call the handler did not observe (never awaited,
+ * no then/catch: a forgotten await loses nothing): ASYNC_UNAVAILABLE (503) when Redis did not
+ * take the call, otherwise the error itself (a TypeError from a bad argument becomes a 500).
+ * A call the handler awaited and caught is the handler's business.
  */
 export async function settlePending(store: ContextStore): Promise<void> {
   const pending = store.pending;
@@ -27,8 +34,8 @@ export async function settlePending(store: ContextStore): Promise<void> {
     const batch = pending ? [...pending].filter((p) => !seen.has(p)) : [];
     if (batch.length === 0) break;
     for (const p of batch) seen.add(p);
-    const results = await Promise.allSettled(batch);
-    for (const r of results) if (r.status === 'rejected') store.pendingFailure ??= { err: r.reason };
+    await Promise.allSettled(batch);
   }
-  if (store.pendingFailure) throw asUnavailable(store.pendingFailure.err);
+  const failure = unobservedFailure(store);
+  if (failure) throw asUnavailable(failure.err);
 }

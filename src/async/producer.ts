@@ -13,11 +13,14 @@ export interface EnqueueItem {
   name: string;
   /** The job data's JSON text: a sealed envelope. */
   data: string;
+  /** The job id, signed into the envelope: the caller's `jobId`, else the call's own id. */
+  jobId: string;
+  /** Options without the job id (shared by the calls of a task). */
   opts: JobsOptions;
 }
 
 export interface Enqueued {
-  /** The job id (the `jobId` chosen, else BullMQ's counter). */
+  /** The job id (the `jobId` chosen, else the call's own id). */
   id: string;
   duplicate: boolean;
 }
@@ -163,7 +166,7 @@ export class Producer {
       other.length > 0 &&
         this.settle(queueName, other, async () => {
           // BullMQ serialises the data again, to the same text: JSON.stringify undoes JSON.parse of its own output.
-          const jobs = await queue.addBulk(other.map(({ item }) => ({ name: item.name, data: JSON.parse(item.data) as unknown, opts: item.opts })));
+          const jobs = await queue.addBulk(other.map(({ item }) => ({ name: item.name, data: JSON.parse(item.data) as unknown, opts: { ...item.opts, jobId: item.jobId } })));
           const duplicates = await this.findDuplicates(queue, other, jobs);
           return jobs.map((job, i) => ({ id: job.id ?? '', duplicate: duplicates[i] ?? false }));
         }),

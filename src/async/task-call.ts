@@ -5,9 +5,10 @@ import type { KlueConfig } from '../config/config-types.js';
 import { currentContext, type KlueContext } from '../context/context.js';
 import { parseDuration } from '../util/duration.js';
 import { encodeValue } from './codec.js';
-import { sealEnvelope } from './envelope.js';
+import { sealEnvelope, type SignedOptions, type TaskPayload } from './envelope.js';
 import type { EnqueueItem } from './producer.js';
 import type { TaskDefinition } from './task-registry.js';
+import { sealToken } from './token-cipher.js';
 import type { CallOptions } from './types.js';
 
 /** The context a task runs in: the caller's, minus its own task info, plus the current trace. */
@@ -82,14 +83,42 @@ export function checkOptions(task: string, o: { attempts?: number; backoff?: num
   }
 }
 
-/** Encodes, serialises and signs one call: the only per-call CPU work before Redis. */
+/** The job options a worker checks against the envelope, as signed. */
+function signedOptions(opts: JobsOptions): SignedOptions {
+  const o: SignedOptions = { a: opts.attempts ?? 1 };
+  if (opts.delay) o.d = opts.delay;
+  if (opts.priority) o.p = opts.priority;
+  return o;
+}
+
+/**
+ * Encodes, serialises and signs one call: the only per-call CPU work before Redis. The job id
+ * is chosen here (the call's id, unless the caller chose one), so that the envelope can name
+ * the one job it may run in; the caller's token is encrypted into it.
+ */
 export function prepareCall(def: TaskDefinition, call: CallOptions, args: unknown[], config: KlueConfig, secret: string): EnqueueItem {
   const opts = jobOptions(def, call, config);
   const encoded = encodeValue(args, def.name, 'args') as unknown[];
-  const data = sealEnvelope(
-    { id: randomUUID(), task: def.name, args: encoded, ctx: shippedContext(), at: Date.now() },
-    secret,
-    config.async.max_payload,
-  );
-  return { queue: def.options.queue ?? 'default', name: def.name, data, opts };
+  const queue = def.options.queue ?? 'default';
+  const id = randomUUID();
+  const at = Date.now();
+  const ctx = shippedContext();
+  const payload: TaskPayload = {
+    id,
+    svc: config.async.queue,
+    q: queue,
+    task: def.name,
+    args: encoded,
+    ctx,
+    at,
+    exp: at + (opts.delay ?? 0) + config.async.max_task_age,
+    o: signedOptions(opts),
+  };
+  if (opts.jobId !== undefined) payload.job = opts.jobId;
+  if (ctx.token !== undefined) {
+    payload.tok = sealToken(ctx.token, secret, id);
+    delete ctx.token;
+  }
+  const data = sealEnvelope(payload, secret, config.async.max_payload);
+  return { queue, name: def.name, data, jobId: opts.jobId ?? id, opts };
 }

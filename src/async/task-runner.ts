@@ -8,7 +8,9 @@ import type { RunTally } from '../observability/run-tally.js';
 import { withTaskSpan } from '../observability/tracing.js';
 import { parseDuration } from '../util/duration.js';
 import { decodeValue, encodeValue } from './codec.js';
-import { newerEnvelopeVersion, openEnvelope, type TaskPayload } from './envelope.js';
+import { checkEnvelopeJob, NewerEnvelope, openEnvelope, type TaskPayload } from './envelope.js';
+import { FINISHED, type RunLedger } from './run-ledger.js';
+import { openToken } from './token-cipher.js';
 import { PermanentError } from './permanent-error.js';
 import { getTask, taskNames, type TaskDefinition } from './task-registry.js';
 import { deferNewerEnvelope, deferUnknownTask } from './unknown-task.js';
@@ -21,6 +23,12 @@ export interface JobRun {
   jobId: string;
   /** BullMQ job name (the task name, unless someone queued something else). */
   jobName: string;
+  /** The queue (within the service) the job was taken from. */
+  queue: string;
+  /** The job's delay and priority options (0 for none) and whether a repeat or scheduler made it: checked against the envelope. */
+  delay: number;
+  priority: number;
+  repeated: boolean;
   /** When the job was queued (ms since the epoch, as Redis holds it: not signed), when known. */
   queuedAt?: number;
   /** 1 for the first run. */
@@ -33,6 +41,8 @@ export interface JobRun {
   released?: AbortSignal;
   /** Set when the job's record in Redis could not be read: the run fails for good (BAD_ENVELOPE) with this reason. */
   unreadable?: string;
+  /** Set by processJob once the run is counted in the ledger: the envelope's id and expiry. */
+  claimed?: { id: string; exp: number };
 }
 
 /** What a job returns: the encoded task result, wrapped so a string result is never mistaken for JSON text. */
@@ -42,7 +52,7 @@ export interface TaskResult {
 
 /** Errors after which retrying cannot help: the job fails for good at once. */
 export function isPermanent(err: unknown): boolean {
-  return err instanceof PermanentError || (err instanceof KlueError && err.code === 'BAD_ENVELOPE');
+  return err instanceof PermanentError || (err instanceof KlueError && (err.code === 'BAD_ENVELOPE' || err.code === 'TASK_EXPIRED'));
 }
 
 function toKlueErrorForTask(err: unknown, task: string): KlueError {
@@ -155,23 +165,26 @@ class TaskStore implements ContextStore {
 }
 
 /**
- * Runs one job: checks the envelope, finds the task, runs it in the caller's context (user,
- * token, request, trace) with a logger bound to request id, user id, task, job id and attempt.
- * Reports the error when this run is the last one. Rejects with what the task threw, or
- * BAD_ENVELOPE, or for a task this worker does not know (or an envelope newer than it reads)
- * UnknownTaskDeferred (queued within `async.unknown_task_grace`) or UNKNOWN_TASK (retried, so
- * a newer worker may take it). One promise chain rather than async frames: this runs once per job, and with
- * AsyncLocalStorage on (Node 20) every promise made here costs.
+ * Runs one job: checks the envelope (signature, then the job, queue, service and options it was
+ * signed for, and its expiry), finds the task, counts the run in the ledger (an envelope that
+ * already finished, or ran more often than its attempts allow, is refused), runs the task in
+ * the caller's context (user, token, request, trace) with a logger bound to request id, user
+ * id, task, job id and attempt, and records in the ledger an envelope that completed or failed
+ * for good. Reports the error when this run is the last one. Rejects with what the task threw,
+ * or BAD_ENVELOPE / TASK_EXPIRED, or for a task this worker does not know (or an envelope newer
+ * than it reads) UnknownTaskDeferred (queued within `async.unknown_task_grace`) or UNKNOWN_TASK
+ * (retried, so a newer worker may take it). One promise chain rather than async frames: this
+ * runs once per job, and with AsyncLocalStorage on (Node 20) every promise made here costs.
  */
-export function processJob(run: JobRun, config: KlueConfig, secret: string): Promise<TaskResult> {
+export function processJob(run: JobRun, config: KlueConfig, secret: string, ledger: RunLedger): Promise<TaskResult> {
   const started = performance.now();
   if (run.unreadable !== undefined) return rejectEnvelope(new KlueError('BAD_ENVELOPE', run.unreadable), run);
   let payload: TaskPayload;
   try {
     payload = openEnvelope(run.data, secret, config.async.max_payload, run.dataJson);
+    checkEnvelopeJob(payload, { id: run.jobId, queue: run.queue, service: config.async.queue, attempts: run.attempts, delay: run.delay, priority: run.priority, repeated: run.repeated }, Date.now());
   } catch (err) {
-    const newer = newerEnvelopeVersion(run.data);
-    const deferred = newer === undefined ? undefined : deferNewerEnvelope(newer, run, config, rootLogger());
+    const deferred = err instanceof NewerEnvelope ? deferNewerEnvelope(err.version, { jobName: run.jobName, queuedAt: err.queuedAt ?? run.queuedAt }, config, rootLogger()) : undefined;
     if (deferred) {
       metrics().taskRetried.inc(UNKNOWN_LABEL);
       return Promise.reject(deferred);
@@ -179,7 +192,7 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
     return rejectEnvelope(err, run);
   }
   // The payload's context, parsed for this run alone, takes the run's task itself: copying it
-  // ({ ...ctx, task }) was most of processJob's own time in a worker profile (3 µs per job).
+  // ({ ...ctx, task }) was most of processJob's own time in a worker profile.
   const ctx = payload.ctx as KlueContext & { task: TaskInfo };
   ctx.task = { name: payload.task, jobId: run.jobId, attempt: run.attempt };
   const store = new TaskStore(ctx, run);
@@ -191,38 +204,47 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string): Pro
       return Promise.reject(deferred);
     }
     const err = new KlueError('UNKNOWN_TASK', `no task named '${payload.task}' in this worker (it knows: ${taskNames().join(', ') || 'none'})`);
-    return runFailed(err, run, payload, store, UNKNOWN_LABEL, started);
+    return runFailed(err, run, payload, store, UNKNOWN_LABEL, started, ledger);
   }
   const plan = runPlan(def, config);
-  let running: Promise<unknown>;
-  try {
-    running = execute(def, plan, payload, run, store);
-  } catch (err) {
-    // Arguments that do not decode, or a task function that throws before returning a promise.
-    store.end();
-    return runFailed(err, run, payload, store, plan.label, started);
-  }
-  // One reaction for the whole outcome: the result is encoded here rather than in a .then of its own.
-  return running.then(
-    (value) => {
+  // A run beyond the attempts the envelope was signed with, and the re-runs of a job whose worker died.
+  const maxRuns = payload.o.a + config.async.max_stalled;
+  return ledger.claim(run.queue, payload.id, payload.exp).then((n) => {
+    if (n === FINISHED) return rejectEnvelope(new KlueError('BAD_ENVELOPE', `envelope ${payload.id} already ran to its end (a replay)`), run);
+    if (n > maxRuns) return rejectEnvelope(new KlueError('BAD_ENVELOPE', `envelope ${payload.id} was taken ${n} times, more than its ${payload.o.a} attempts and async.max_stalled (${config.async.max_stalled}) allow`), run);
+    run.claimed = { id: payload.id, exp: payload.exp };
+    const lastRun = n === maxRuns;
+    let running: Promise<unknown>;
+    try {
+      if (payload.tok !== undefined) ctx.token = openToken(payload.tok, secret, payload.id);
+      running = execute(def, plan, payload, run, store);
+    } catch (err) {
+      // Arguments that do not decode, or a task function that throws before returning a promise.
       store.end();
-      if (run.released?.aborted) return ranOnAfterRelease(value, run.released, store);
-      let result: TaskResult;
-      try {
-        result = { r: encodeValue(value, def.name, 'result', 'task results') };
-      } catch (err) {
-        // For good: the task's work is done, and running it again would repeat it to fail the same way.
-        return runFailed(new PermanentError((err as Error).message, { cause: err }), run, payload, store, plan.label, started);
-      }
-      plan.completed.record((performance.now() - started) / 1000);
-      return result;
-    },
-    (err: unknown) => {
-      store.end();
-      if (run.released?.aborted) return ranOnAfterRelease(err, run.released, store);
-      return runFailed(err, run, payload, store, plan.label, started);
-    },
-  );
+      return runFailed(err, run, payload, store, plan.label, started, ledger, lastRun);
+    }
+    // One reaction for the whole outcome: the result is encoded here rather than in a .then of its own.
+    return running.then(
+      (value) => {
+        store.end();
+        if (run.released?.aborted) return ranOnAfterRelease(value, run.released, store);
+        let result: TaskResult;
+        try {
+          result = { r: encodeValue(value, def.name, 'result', 'task results') };
+        } catch (err) {
+          // For good: the task's work is done, and running it again would repeat it to fail the same way.
+          return runFailed(new PermanentError((err as Error).message, { cause: err }), run, payload, store, plan.label, started, ledger);
+        }
+        plan.completed.record((performance.now() - started) / 1000);
+        return ledger.finish(run.queue, payload.id, payload.exp).then(() => result);
+      },
+      (err: unknown) => {
+        store.end();
+        if (run.released?.aborted) return ranOnAfterRelease(err, run.released, store);
+        return runFailed(err, run, payload, store, plan.label, started, ledger, lastRun);
+      },
+    );
+  });
 }
 
 /**
@@ -249,10 +271,14 @@ async function rejectEnvelope(err: unknown, run: JobRun): Promise<never> {
   throw err;
 }
 
-/** A run that failed: counted, logged, and reported when no retry follows. Rejects with `err`. */
-async function runFailed(err: unknown, run: JobRun, payload: TaskPayload, store: TaskStore, label: { task: string }, started: number): Promise<never> {
+/**
+ * A run that failed: counted, logged, and reported when no retry follows, and then recorded in
+ * the ledger as finished. Rejects with `err`; on a last run allowed by the ledger with an error
+ * BullMQ would retry, with a PermanentError that carries its message.
+ */
+async function runFailed(err: unknown, run: JobRun, payload: TaskPayload, store: TaskStore, label: { task: string }, started: number, ledger: RunLedger, lastRun = false): Promise<never> {
   const m = metrics();
-  const final = isPermanent(err) || run.attempt >= run.attempts;
+  const final = isPermanent(err) || run.attempt >= payload.o.a || lastRun;
   m.taskDuration.observe({ ...label, outcome: final ? 'failed' : 'retried' }, (performance.now() - started) / 1000);
   (final ? m.taskFailed : m.taskRetried).inc(label);
   if (final) {
@@ -263,6 +289,8 @@ async function runFailed(err: unknown, run: JobRun, payload: TaskPayload, store:
       context: store.ctx,
       task: { name: payload.task, jobId: run.jobId, attempt: run.attempt, attempts: run.attempts },
     });
+    if (run.claimed) await ledger.finish(run.queue, payload.id, payload.exp);
+    if (!isPermanent(err) && run.attempt < payload.o.a) throw new PermanentError(err instanceof Error ? err.message : String(err), { cause: err });
   } else {
     store.log.warn({ err: err instanceof Error ? err.message : String(err), attempts: run.attempts }, `async: task ${payload.task} failed; will retry`);
   }

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { Cluster, Redis } from 'ioredis';
 import type { KlueConfig } from '../config/config-types.js';
 import { contextStorage, type KlueContext } from '../context/context.js';
 import { KlueError } from '../errors/klue-error.js';
@@ -11,6 +12,7 @@ import { failureReason } from './failure-reason.js';
 import { bullQueueName, queuePrefix } from './producer.js';
 import { jobDataJson, KlueBullWorker, unreadableReason } from './bull-worker.js';
 import { BullConnections } from './redis-connection.js';
+import { RedisRunLedger, type RunLedger } from './run-ledger.js';
 import { resolveSecret } from './secret.js';
 import { isPermanent, processJob, type JobRun, type TaskResult } from './task-runner.js';
 import { UnknownTaskDeferred } from './unknown-task.js';
@@ -53,7 +55,16 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
   const queues = options.queues?.length ? [...new Set(options.queues)] : defaultQueues();
   const concurrency = options.concurrency ?? config.async.concurrency;
 
-  const active = new Map<Job, string | undefined>();
+  const active = new Map<Job, { token: string | undefined; run: JobRun }>();
+  const bullWorkers = new Map<string, KlueBullWorker>();
+  const ledger = new RedisRunLedger(
+    (queue) => `${queuePrefix(config)}:${bullQueueName(queue)}`,
+    (queue) => {
+      const worker = bullWorkers.get(queue);
+      // BullMQ's own (non-blocking) client of the queue: no connection of the ledger's own.
+      return worker ? (worker.client as Promise<unknown> as Promise<Redis | Cluster>) : Promise.reject(new Error(`no worker for queue ${queue}`));
+    },
+  );
   // Aborted once the runs still active at shutdown_timeout are back in the queue: their
   // taskSignal() tells them to stop. Every active run may listen, hence no listener limit.
   const release = new AbortController();
@@ -78,10 +89,24 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
   };
   // A promise chain rather than an async function, as in processJob: on Node 20, with
   // AsyncLocalStorage on, each promise made per job costs.
-  const processor = (job: Job, token?: string): Promise<TaskResult> => {
-    active.set(job, token);
-    const run: JobRun = { data: job.data as unknown, dataJson: jobDataJson(job), jobId: job.id ?? '', jobName: job.name, queuedAt: job.timestamp, attempt: job.attemptsMade + 1, attempts: job.opts.attempts ?? 1, released: release.signal, unreadable: unreadableReason(job) };
-    return settled(() => processJob(run, config, secret)).then(
+  const processorOf = (queue: string) => (job: Job, token?: string): Promise<TaskResult> => {
+    const run: JobRun = {
+      data: job.data as unknown,
+      dataJson: jobDataJson(job),
+      jobId: job.id ?? '',
+      jobName: job.name,
+      queue,
+      delay: job.opts.delay ?? 0,
+      priority: job.opts.priority ?? 0,
+      repeated: Boolean(job.opts.repeat ?? job.repeatJobKey),
+      queuedAt: job.timestamp,
+      attempt: job.attemptsMade + 1,
+      attempts: job.opts.attempts ?? 1,
+      released: release.signal,
+      unreadable: unreadableReason(job),
+    };
+    active.set(job, { token, run });
+    return settled(() => processJob(run, config, secret, ledger)).then(
       (result) => {
         active.delete(job);
         return result;
@@ -93,7 +118,7 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
   const logError = throttledErrorLog(log);
   const connections = new BullConnections(config, 'blocking');
   const workers = queues.map((queue) => {
-    const worker = new KlueBullWorker(bullQueueName(queue), processor, {
+    const worker = new KlueBullWorker(bullQueueName(queue), processorOf(queue), {
       connection: connections.next(),
       prefix: queuePrefix(config),
       concurrency,
@@ -111,8 +136,9 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
       log.warn({ job_id: jobId, queue }, 'async: a task lost its worker (killed, crashed or blocked past its lock); it runs again, unless that happened more than async.max_stalled times');
     });
     worker.on('failed', (job: Job | undefined, err: Error) => {
-      if (job && err.message === STALLED_TOO_OFTEN) void reportStalledTooOften(job, config, secret, log);
+      if (job && err.message === STALLED_TOO_OFTEN) void reportStalledTooOften(job, queue, config, secret, log, ledger);
     });
+    bullWorkers.set(queue, worker);
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
@@ -147,7 +173,16 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
           // rather than when their locks expire. The graceful close ends when they do, or
           // with the process.
           // With Redis down they cannot be released; their locks expire and another worker runs them.
-          await waitAtMost(Promise.allSettled([...active].map(([job, token]) => job.moveToWait(token))), RELEASE_TIMEOUT_MS);
+          await waitAtMost(
+            Promise.allSettled(
+              [...active].map(async ([job, { token, run }]) => {
+                await job.moveToWait(token);
+                // The run does not count: another worker's run of the job is not one too many.
+                if (run.claimed) await ledger.release(run.queue, run.claimed.id, run.claimed.exp);
+              }),
+            ),
+            RELEASE_TIMEOUT_MS,
+          );
           // Told only once their jobs are back: a run that stops at once cannot complete its job first.
           release.abort(
             new KlueError('WORKER_SHUTDOWN', `the worker stopped with the task still running after async.shutdown_timeout (${config.async.shutdown_timeout} ms); it was put back in the queue`),
@@ -165,13 +200,15 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
  * A task failed by BullMQ for losing its worker more than `async.max_stalled` times never
  * reaches the processor, so it is logged and reported here, like any task that fails for good.
  */
-async function reportStalledTooOften(job: Job, config: KlueConfig, secret: string, log: Logger): Promise<void> {
+async function reportStalledTooOften(job: Job, queue: string, config: KlueConfig, secret: string, log: Logger, ledger: RunLedger): Promise<void> {
   let ctx: KlueContext = {};
   let task = job.name;
   try {
     const payload = openEnvelope(job.data, secret, config.async.max_payload);
     ctx = payload.ctx;
     task = payload.task;
+    // Failed for good: no copy of it runs again.
+    await ledger.finish(queue, payload.id, payload.exp).catch(() => undefined);
   } catch {
     // An invalid envelope is reported as such when it runs; here the job name is enough.
   }

@@ -13,11 +13,25 @@ export const configSchema = {
     jwt_audience: { type: 'string' },
     jwt_issuer: { type: 'string' },
     jwt_token_timeout: { type: 'integer', minimum: 1 },
+    jwt_require_exp: { type: 'boolean' },
+    jwt_require_sub: { type: 'boolean' },
     env_secrets: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' } },
     with_async: { type: 'boolean' },
     serve_base_path: { type: 'boolean' },
     body_limit: { type: 'integer', minimum: 1 },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        request_timeout: { type: 'integer', minimum: 1 },
+        headers_timeout: { type: 'integer', minimum: 1 },
+        keep_alive_timeout: { type: 'integer', minimum: 1 },
+      },
+    },
     metrics_path: { anyOf: [{ type: 'string', pattern: '^/' }, { const: false }] },
+    metrics_port: { type: 'integer', minimum: 1, maximum: 65535 },
+    metrics_token: { type: 'string', minLength: 16 },
+    metrics_queue_max_age: { type: 'integer', minimum: 0 },
     context_propagation: { enum: ['auto', 'promises', 'async_hooks'] },
     setup: { type: 'string' },
     async: {
@@ -54,6 +68,7 @@ export const configSchema = {
         stalled_interval: { type: 'integer', minimum: 500 },
         max_stalled: { type: 'integer', minimum: 0 },
         unknown_task_grace: { type: ['integer', 'string'] },
+        max_task_age: { type: ['integer', 'string'] },
         keep_completed: { type: 'integer', minimum: 0 },
         keep_failed: { type: 'integer', minimum: 0 },
         dashboard: {

@@ -72,12 +72,31 @@ export interface AsyncConfig {
    * BAD_ENVELOPE. Default 10 min.
    */
   unknown_task_grace: number;
+  /**
+   * Ms (`'7d'` in the file) a task call stays runnable after it is queued (plus its delay): past
+   * it the envelope is refused with TASK_EXPIRED, and workers keep their record of the envelope's
+   * runs (against replays) this long. Default 7 days.
+   */
+  max_task_age: number;
   /** Completed jobs kept for inspection (count). Default 100. */
   keep_completed: number;
   /** Failed jobs kept for inspection (count). Default 5000. */
   keep_failed: number;
   /** bull-board dashboard; off by default. */
   dashboard?: DashboardConfig;
+}
+
+/**
+ * The `http:` section: how long a client may take, so that slow or stalled clients cannot hold
+ * connections forever. Node checks the request and headers timeouts every second at most.
+ */
+export interface HttpConfig {
+  /** Ms a client has to send its whole request, body included (answered 408 and closed past it). Default 60000. */
+  request_timeout: number;
+  /** Ms a client has to send the request line and headers; at most `request_timeout`. Default 20000. */
+  headers_timeout: number;
+  /** Ms an idle keep-alive connection stays open; above the usual 60 s of load balancers, so they close first. Default 72000. */
+  keep_alive_timeout: number;
 }
 
 /** JWT settings, from the `jwt_*` keys. */
@@ -94,6 +113,10 @@ export interface JwtConfig {
   issuer?: string;
   /** Lifetime in seconds of tokens from `generateToken` (`jwt_token_timeout`). Default 86400. */
   tokenTimeout: number;
+  /** Refuse tokens without an `exp` claim, which would be valid forever (`jwt_require_exp`). Default true. */
+  requireExp: boolean;
+  /** Refuse tokens without a non-empty string `sub` claim (`jwt_require_sub`). Default true. */
+  requireSub: boolean;
 }
 
 /** The loaded, validated service config. */
@@ -113,8 +136,19 @@ export interface KlueConfig {
   serve_base_path: boolean;
   /** Largest accepted request body in bytes. Default 1048576. */
   body_limit: number;
+  http: HttpConfig;
   /** Path of the Prometheus endpoint, or false for none. Default `/metrics`. */
   metrics_path: string | false;
+  /**
+   * Serve the metrics on this port (all interfaces) instead of the main one, for Prometheus to
+   * reach where the public cannot. Default none: on the main port, except in production, where
+   * the main port serves them only with `metrics_token` (404 otherwise).
+   */
+  metrics_port?: number;
+  /** Bearer token every scrape must send (`Authorization: Bearer <token>`); name an env secret. Default none. */
+  metrics_token?: string;
+  /** Ms the queue depths of `klue_queue_jobs` are reused: scrapes read them from Redis at most once per this period. Default 1000. */
+  metrics_queue_max_age: number;
   /**
    * How the context (`currentUser()`, `log()`, task calls) follows the work a request or task
    * starts: `promises` (await and promise chains; wrap other callbacks with `bindContext()`),

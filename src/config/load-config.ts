@@ -9,7 +9,7 @@ import { parseDuration } from '../util/duration.js';
 import { isObject } from '../util/is-object.js';
 import { configSchema } from './config-schema.js';
 import type { ContextPropagation } from '../context/propagation.js';
-import type { AsyncConfig, KlueConfig } from './config-types.js';
+import type { AsyncConfig, HttpConfig, KlueConfig } from './config-types.js';
 import { substituteEnvSecrets } from './env-secrets.js';
 
 export interface LoadConfigOptions {
@@ -81,9 +81,9 @@ function readPackageVersion(dir: string): string | undefined {
 }
 
 function asyncConfig(file: string, name: string, section: Record<string, unknown>): AsyncConfig {
-  const a = section as Omit<Partial<AsyncConfig>, 'unknown_task_grace'> & { unknown_task_grace?: number | string };
-  const durations: Partial<Record<'delay' | 'timeout' | 'unknown_task_grace', number>> = {};
-  for (const key of ['delay', 'timeout', 'unknown_task_grace'] as const) {
+  const a = section as Omit<Partial<AsyncConfig>, 'unknown_task_grace' | 'max_task_age'> & { unknown_task_grace?: number | string; max_task_age?: number | string };
+  const durations: Partial<Record<'delay' | 'timeout' | 'unknown_task_grace' | 'max_task_age', number>> = {};
+  for (const key of ['delay', 'timeout', 'unknown_task_grace', 'max_task_age'] as const) {
     const v = a[key];
     if (v === undefined) continue;
     try {
@@ -112,10 +112,24 @@ function asyncConfig(file: string, name: string, section: Record<string, unknown
     stalled_interval: a.stalled_interval ?? 30_000,
     max_stalled: a.max_stalled ?? 2,
     unknown_task_grace: durations.unknown_task_grace ?? 10 * 60_000,
+    max_task_age: durations.max_task_age ?? 7 * 86_400_000,
     keep_completed: a.keep_completed ?? 100,
     keep_failed: a.keep_failed ?? 5000,
     dashboard: a.dashboard ? { ...a.dashboard, path: a.dashboard.path ?? '/admin/queues' } : undefined,
   };
+}
+
+function httpConfig(file: string, section: Partial<HttpConfig>): HttpConfig {
+  const http: HttpConfig = {
+    request_timeout: section.request_timeout ?? 60_000,
+    headers_timeout: section.headers_timeout ?? 20_000,
+    keep_alive_timeout: section.keep_alive_timeout ?? 72_000,
+  };
+  // Node refuses to start a server whose headers may take longer than the whole request.
+  if (http.headers_timeout > http.request_timeout) {
+    throw new KlueError('CONFIG_INVALID', `${file}: http.headers_timeout (${http.headers_timeout}) must not exceed http.request_timeout (${http.request_timeout})`);
+  }
+  return http;
 }
 
 function getPath(raw: Record<string, unknown>, key: string): unknown {
@@ -172,7 +186,11 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
     with_async: raw.with_async === true,
     serve_base_path: raw.serve_base_path === true,
     body_limit: (raw.body_limit as number | undefined) ?? 1024 * 1024,
+    http: httpConfig(source, isObject(raw.http) ? raw.http : {}),
     metrics_path: (raw.metrics_path as string | false | undefined) ?? '/metrics',
+    metrics_port: raw.metrics_port as number | undefined,
+    metrics_token: raw.metrics_token as string | undefined,
+    metrics_queue_max_age: (raw.metrics_queue_max_age as number | undefined) ?? 1000,
     context_propagation: (raw.context_propagation as ContextPropagation | undefined) ?? 'auto',
     jwt: {
       secret: raw.jwt_secret as string | undefined,
@@ -182,6 +200,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
       audience: raw.jwt_audience as string | undefined,
       issuer: raw.jwt_issuer as string | undefined,
       tokenTimeout: (raw.jwt_token_timeout as number | undefined) ?? 86_400,
+      requireExp: (raw.jwt_require_exp as boolean | undefined) ?? true,
+      requireSub: (raw.jwt_require_sub as boolean | undefined) ?? true,
     },
     async: asyncConfig(source, name, asyncSection),
     raw,

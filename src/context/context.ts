@@ -45,8 +45,11 @@ export interface ContextStore {
   log: Logger;
   /** Enqueues started during a request and not settled yet; the response waits for them. */
   pending?: Set<Promise<unknown>>;
-  /** The first of those enqueues that failed, once one did. */
-  pendingFailure?: { err: unknown };
+  /**
+   * Those enqueues that failed, each with whether the handler observed its promise (awaited it,
+   * or called then/catch on it): a failure the handler observed is the handler's to handle.
+   */
+  failedCalls?: { err: unknown; observed(): boolean }[];
   /** In a task run: aborted when the run passes its timeout or its worker gives it up at shutdown. */
   readonly signal?: AbortSignal;
 }

@@ -26,8 +26,17 @@ export function addErrorReporter(reporter: ErrorReporter): () => void {
   };
 }
 
-/** Calls every reporter; a reporter that throws is logged, never allowed to break the caller. */
+/**
+ * Calls every reporter with the context less the bearer token (a reporter ships what it is given
+ * to a third party; the token would work there for its whole lifetime). A reporter that throws
+ * is logged, never allowed to break the caller.
+ */
 export async function reportError(error: KlueError, report: ErrorReport): Promise<void> {
+  if (reporters.length === 0) return;
+  if (report.context.token !== undefined) {
+    const { token: _token, ...context } = report.context;
+    report = { ...report, context };
+  }
   for (const reporter of reporters) {
     try {
       await reporter(error, report);

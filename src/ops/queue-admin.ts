@@ -2,6 +2,9 @@ import { Queue, type Job } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
 import { bullQueueName, queuePrefix } from '../async/producer.js';
 import { createRedisConnection, type ConnectionRole } from '../async/redis-connection.js';
+import { openEnvelope } from '../async/envelope.js';
+import { RedisRunLedger } from '../async/run-ledger.js';
+import { resolveSecret } from '../async/secret.js';
 import { registeredTasks } from '../async/task-registry.js';
 import type { KlueConfig } from '../config/config-types.js';
 
@@ -29,9 +32,7 @@ export interface FailedTask {
 /** Reads the envelope's context for display only: it is not trusted, so it is not verified. */
 function envelopeContext(job: Job): { requestId?: string; user?: string } {
   try {
-    const data = job.data as { p?: unknown };
-    // Version 1 envelopes hold the payload as JSON text, version 2 as JSON.
-    const payload = (typeof data.p === 'string' ? JSON.parse(data.p) : data.p) as { ctx?: { request?: { id?: string }; user?: { sub?: string } } } | undefined;
+    const payload = (job.data as { p?: unknown }).p as { ctx?: { request?: { id?: string }; user?: { sub?: string } } } | undefined;
     return { requestId: payload?.ctx?.request?.id, user: payload?.ctx?.user?.sub };
   } catch {
     return {};
@@ -43,11 +44,16 @@ export class QueueAdmin {
   private readonly connection: Redis | Cluster;
   private readonly queues = new Map<string, Queue>();
   private readonly prefix: string;
+  private readonly ledger: RedisRunLedger;
 
   /** `role`: `producer` fails fast when Redis is away (for /metrics); the CLI waits for it. */
-  constructor(config: KlueConfig, role: ConnectionRole = 'blocking') {
+  constructor(
+    private readonly config: KlueConfig,
+    role: ConnectionRole = 'blocking',
+  ) {
     this.prefix = queuePrefix(config);
     this.connection = createRedisConnection(config, role);
+    this.ledger = new RedisRunLedger((queue) => `${this.prefix}:${bullQueueName(queue)}`, () => Promise.resolve(this.connection));
   }
 
   /** Queues registered tasks name, plus every queue of this service that has keys in Redis. */
@@ -115,12 +121,37 @@ export class QueueAdmin {
     return out.sort((a, b) => (b.failedAt ?? '').localeCompare(a.failedAt ?? '')).slice(0, limit);
   }
 
-  /** Retries one failed job (by id, in whichever queue holds it). Its envelope, and so its user context, is kept. */
+  /**
+   * Lets a job's envelope run again: drops the workers' record that it ran to its end. They refuse
+   * to run a finished envelope again, which is what stops a replay by whoever can write to Redis;
+   * an operator's retry (`klue queue retry`, the dashboard's) says so with the service's secret.
+   * Its envelope, and so its user context, is kept.
+   */
+  async allowRerun(queueName: string, job: Job): Promise<void> {
+    try {
+      const payload = openEnvelope(job.data, resolveSecret(this.config), this.config.async.max_payload);
+      await this.ledger.grant(queueName, payload.id, payload.exp);
+    } catch {
+      // Not a valid envelope: retried as asked, and refused again by the worker with its reason.
+    }
+  }
+
+  /** allowRerun for every job of a queue in `state`, as they are now. */
+  async allowRerunAll(queueName: string, state: 'failed' | 'completed'): Promise<void> {
+    for (const job of await this.queue(queueName).getJobs([state], 0, -1)) await this.allowRerun(queueName, job);
+  }
+
+  private async retryJob(name: string, job: Job): Promise<void> {
+    await this.allowRerun(name, job);
+    await job.retry('failed');
+  }
+
+  /** Retries one failed job (by id, in whichever queue holds it). */
   async retry(id: string): Promise<string | undefined> {
     for (const name of await this.queueNames()) {
       const job = await this.queue(name).getJob(id);
       if (job && (await job.isFailed())) {
-        await job.retry('failed');
+        await this.retryJob(name, job);
         return name;
       }
     }
@@ -131,9 +162,10 @@ export class QueueAdmin {
   async retryAllFailed(): Promise<number> {
     let n = 0;
     for (const name of await this.queueNames()) {
-      const q = this.queue(name);
-      n += await q.getFailedCount();
-      await q.retryJobs({ state: 'failed', count: 1000 });
+      // The failed set as it is now: a retried job that fails again comes back into it.
+      const failed = await this.queue(name).getFailed(0, -1);
+      for (const job of failed) await this.retryJob(name, job);
+      n += failed.length;
     }
     return n;
   }

@@ -20,6 +20,13 @@ paths:
         - {in: body, name: body, required: true, schema: {type: object, required: [id], properties: {id: {type: string}}}}
       responses:
         '200': {description: queued, schema: {type: object, required: [ok], properties: {ok: {type: boolean}}}}
+  /caught:
+    post:
+      x-bind-server: handler#caught
+      parameters:
+        - {in: body, name: body, required: true, schema: {type: object, required: [id], properties: {id: {type: string}}}}
+      responses:
+        '200': {description: fell back, schema: {type: object, required: [ok], properties: {ok: {type: boolean}, why: {type: string}}}}
   /queued-then-refused:
     post:
       x-bind-server: handler#queuedThenRefused
@@ -34,6 +41,15 @@ export const unawaitedNote = asynctask(async function unawaitedNote(id) { return
 export async function queued({ body }) {
   void unawaitedNote(body.id);
   return { ok: true };
+}
+// Awaits its task calls and catches their failures: a bad argument, Redis unavailable.
+export async function caught({ body }) {
+  try {
+    await unawaitedNote(body.id, body.id === 'bad' ? new Map() : undefined);
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, why: err.code ?? err.name };
+  }
 }
 export async function queuedThenRefused({ body }) {
   void unawaitedNote(body.id);
@@ -104,11 +120,18 @@ describe('task calls a handler does not await', () => {
     expect(held.waitingAtAnswer).toBe(before + 1);
   });
 
-  it('turn the response into a 503 ASYNC_UNAVAILABLE when Redis cannot take them', async () => {
+  it('leave a failure the handler awaited and caught to the handler, which answers normally', async () => {
+    const res = await postJson(`${server.url}/caught`, { id: 'bad' });
+    expect(res).toMatchObject({ status: 200, body: { ok: false, why: 'TypeError' } });
+    expect(await postJson(`${server.url}/caught`, { id: randomUUID() })).toMatchObject({ status: 200, body: { ok: true } });
+  });
+
+  it('turn the response into a 503 ASYNC_UNAVAILABLE when Redis cannot take them, unless the handler caught that', async () => {
     await stopAndClean(redis);
     const res = await postJson(`${server.url}/queued`, { id: randomUUID() });
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ status: 503, error: 'ASYNC_UNAVAILABLE' });
     expect(typeof res.body.error_id).toBe('string');
+    expect(await postJson(`${server.url}/caught`, { id: randomUUID() })).toMatchObject({ status: 200, body: { ok: false, why: 'ASYNC_UNAVAILABLE' } });
   });
 });

@@ -29,8 +29,8 @@ it('fails a job whose record in Redis is unreadable or missing, and keeps servin
     { id: 'data-not-json', fields: ['name', 'corruptRecord', 'data', '{oops', 'opts', '{}', 'timestamp', now], reason: /^BAD_ENVELOPE: the job's record in Redis is unreadable \(.*JSON/ },
     { id: 'opts-not-json', fields: ['name', 'corruptRecord', 'data', '{}', 'opts', '[1,', 'timestamp', now], reason: /^BAD_ENVELOPE: the job's record in Redis is unreadable/ },
     { id: 'progress-not-json', fields: ['name', 'corruptRecord', 'data', '{}', 'opts', '{}', 'progress', 'x', 'timestamp', now], reason: /^BAD_ENVELOPE: the job's record in Redis is unreadable/ },
-    { id: 'no-data', fields: ['name', 'corruptRecord', 'timestamp', now], reason: /^BAD_ENVELOPE: unsupported envelope version undefined/ },
-    { id: 'no-record', reason: /^BAD_ENVELOPE: unsupported envelope version undefined/ },
+    { id: 'no-data', fields: ['name', 'corruptRecord', 'timestamp', now], reason: /^BAD_ENVELOPE: envelope is not signed/ },
+    { id: 'no-record', reason: /^BAD_ENVELOPE: envelope is not signed/ },
   ];
   const before = Array.from({ length: 10 }, () => randomUUID());
   for (const m of before) await record(m);

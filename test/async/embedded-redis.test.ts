@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -57,6 +57,23 @@ describe('embedded redis', () => {
     const client2 = new Redis({ path: embeddedSocketPath(config.dir) });
     expect(await client2.get('k')).toBe('kept');
     client2.disconnect();
+  });
+
+  it('keeps its data files (every queued task) readable by their owner only, older ones too', async () => {
+    const config = await serviceConfig();
+    const data = join(config.dir, '.klue', 'redis');
+    mkdirSync(data, { recursive: true, mode: 0o755 });
+    writeFileSync(join(data, 'left-by-an-older-klue.aof'), 'x', { mode: 0o644 });
+    const redis = await ensureRedis(config);
+    if (redis) started.push(redis);
+    const client = new Redis({ path: embeddedSocketPath(config.dir) });
+    await client.set('k', 'a task');
+    await client.bgrewriteaof();
+    client.disconnect();
+    const entries = readdirSync(join(config.dir, '.klue'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() || e.isDirectory());
+    expect(entries.some((e) => e.name.includes('.aof') && e.name !== 'left-by-an-older-klue.aof')).toBe(true);
+    const open = [join(config.dir, '.klue'), ...entries.map((e) => join(e.parentPath, e.name))].filter((p) => (statSync(p).mode & 0o077) !== 0);
+    expect(open).toEqual([]);
   });
 
   it('uses a short socket path when the service folder is deep', () => {

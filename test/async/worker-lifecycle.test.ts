@@ -116,7 +116,7 @@ describe('worker lifecycle', () => {
     const caught = await failureOf(handle.result());
     // The code the worker raised crosses processes through the job's failed reason.
     expect((caught as KlueError).code).toBe('TASK_TIMEOUT');
-    expect((caught as KlueError).message).toMatch(/^lifecycleHangs \(job \d+\) failed: lifecycleHangs: still running after 50 ms \(timeout\)$/);
+    expect((caught as KlueError).message).toMatch(/^lifecycleHangs \(job [\w-]+\) failed: lifecycleHangs: still running after 50 ms \(timeout\)$/);
     // The task was told, through taskSignal(), and stopped waiting at once.
     expect(state.get(marker)).toBe('aborted: TASK_TIMEOUT');
   });

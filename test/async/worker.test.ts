@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAjv } from '../../src/api/ajv.js';
 import { buildModel, modelNameOf, registerModel } from '../../src/api/models.js';
 import { asynctask, PermanentError } from '../../src/async/index.js';
-import { sealEnvelope } from '../../src/async/envelope.js';
+import { envelopeSigningKey } from '../../src/async/envelope-keys.js';
+import { HmacSha256 } from '../../src/async/hmac.js';
 import { hasPending, settlePending } from '../../src/async/pending.js';
 import { resolveSecret } from '../../src/async/secret.js';
 import { currentRequest, currentTask, currentToken, currentUser, type KlueContext } from '../../src/context/context.js';
@@ -12,6 +13,7 @@ import { addErrorReporter, type ErrorReport } from '../../src/errors/reporter.js
 import { log } from '../../src/log/logger.js';
 import { waitFor } from './helpers/config.js';
 import { inRequest, requestStore, startHarness, type Harness } from './helpers/harness.js';
+import { craftEnvelope } from './helpers/envelopes.js';
 import { failureOf } from './helpers/failure.js';
 
 registerModel('t.Code', createAjv().compile({ type: 'object', properties: { code: { type: 'string' } }, required: ['code'] }));
@@ -151,8 +153,8 @@ describe('worker', () => {
   });
 
   it('puts back an unknown task queued within unknown_task_grace, without using an attempt', async () => {
-    const envelope: unknown = JSON.parse(sealEnvelope({ id: randomUUID(), task: 'itNewerVersionTask', args: [], ctx: {}, at: Date.now() }, resolveSecret(h.config), h.config.async.max_payload));
-    const job = await h.rawQueue().add('itNewerVersionTask', envelope, { attempts: 1 });
+    const { data, opts } = craftEnvelope(h.config, { task: 'itNewerVersionTask', o: { a: 1 } });
+    const job = await h.rawQueue().add('itNewerVersionTask', data, opts);
     const declined = async (after: number) =>
       waitFor(async () => {
         const j = await h.rawQueue().getJob(job.id ?? '');
@@ -173,8 +175,8 @@ describe('worker', () => {
 
   it('past unknown_task_grace, retries an unknown task, then fails it with UNKNOWN_TASK', async () => {
     const at = Date.now() - h.config.async.unknown_task_grace - 1000;
-    const envelope: unknown = JSON.parse(sealEnvelope({ id: randomUUID(), task: 'itNobodyKnowsMe', args: [], ctx: {}, at }, resolveSecret(h.config), h.config.async.max_payload));
-    const job = await h.rawQueue().add('itNobodyKnowsMe', envelope, { attempts: 2, backoff: { type: 'fixed', delay: 10 } });
+    const { data, opts } = craftEnvelope(h.config, { task: 'itNobodyKnowsMe', at, o: { a: 2 } });
+    const job = await h.rawQueue().add('itNobodyKnowsMe', data, { ...opts, backoff: { type: 'fixed', delay: 10 } });
     const failed = await failedJob(h, job.id);
     expect(failed?.attemptsMade).toBe(2);
     expect(failed?.failedReason).toMatch(/^UNKNOWN_TASK: no task named 'itNobodyKnowsMe'/);
@@ -183,29 +185,40 @@ describe('worker', () => {
   });
 
   it('puts back a job whose envelope is newer than it reads, within unknown_task_grace, then fails it for good', async () => {
-    // What a newer klue might write: this worker cannot check it, so cannot run it.
-    const future = { v: 3, p: { task: 'itOnce' }, s: 'f'.repeat(64) };
-    const recent = await h.rawQueue().add('itOnce', future, { attempts: 1 });
+    // What a newer klue might write: this worker checks its signature but cannot read the rest, so cannot run it.
+    const future = (at: number) => {
+      const p = JSON.stringify({ task: 'itOnce', at });
+      return JSON.parse(`{"v":4,"p":${p},"s":"${new HmacSha256(envelopeSigningKey(resolveSecret(h.config), 4)).hex(p)}"}`) as unknown;
+    };
+    const recent = await h.rawQueue().add('itOnce', future(Date.now()), { attempts: 1 });
     const put = await waitFor(async () => {
       const j = await h.rawQueue().getJob(recent.id ?? '');
       return j && (j.processedOn ?? 0) > 0 && (await j.getState()) === 'delayed' ? j : undefined;
     }, 10_000, 'the worker to put the job back');
     expect(put.attemptsMade).toBe(0);
-    expect((await h.rawQueue().getJobLogs(put.id ?? '')).logs[0]).toMatch(/^UNKNOWN_TASK: envelope version 3 is newer than this worker reads; put back for \d+ ms$/);
+    expect((await h.rawQueue().getJobLogs(put.id ?? '')).logs[0]).toMatch(/^UNKNOWN_TASK: envelope version 4 is newer than this worker reads; put back for \d+ ms$/);
     await put.remove();
-    // Queued before the grace: a newer worker should have taken it by now, so it fails with the reason.
-    const old = await h.rawQueue().add('itOnce', future, { attempts: 3, timestamp: Date.now() - h.config.async.unknown_task_grace - 1000 });
+    // Queued before the grace (by its signed time, not the job's): a newer worker should have
+    // taken it by now, so it fails with the reason.
+    const old = await h.rawQueue().add('itOnce', future(Date.now() - h.config.async.unknown_task_grace - 1000), { attempts: 3 });
     const failed = await failedJob(h, old.id);
     expect(failed?.attemptsMade).toBe(1);
-    expect(failed?.failedReason).toBe('BAD_ENVELOPE: unsupported envelope version 3');
+    expect(failed?.failedReason).toBe('BAD_ENVELOPE: envelope version 4 is newer than this worker reads (3)');
+  });
+
+  it('does not hold an unsigned envelope that claims a newer version: it fails at once', async () => {
+    const unsigned = { v: 4, p: { task: 'itOnce', at: Date.now() }, s: 'f'.repeat(64) };
+    const job = await h.rawQueue().add('itOnce', unsigned, { attempts: 3 });
+    const failed = await failedJob(h, job.id);
+    expect(failed?.attemptsMade).toBe(1);
+    expect(failed?.failedReason).toMatch(/^BAD_ENVELOPE: bad signature/);
   });
 
   it('fails a tampered envelope at once and keeps processing good tasks', async () => {
-    const secret = resolveSecret(h.config);
-    const good = sealEnvelope({ id: randomUUID(), task: 'itOnce', args: ['x'], ctx: { user: { sub: 'ann' } }, at: Date.now() }, secret, 1 << 20);
-    const tampered: unknown = JSON.parse(good.replace('"ann"', '"admin"'));
-    const unsigned = { v: 2, p: (JSON.parse(good) as { p: unknown }).p };
-    const bad1 = await h.rawQueue().add('itOnce', tampered, { attempts: 3 });
+    const good = craftEnvelope(h.config, { task: 'itOnce', args: ['x'], ctx: { user: { sub: 'ann' } } });
+    const tampered: unknown = JSON.parse(good.text.replace('"ann"', '"admin"'));
+    const unsigned = { v: 3, p: (good.data as { p: unknown }).p };
+    const bad1 = await h.rawQueue().add('itOnce', tampered, good.opts);
     const bad2 = await h.rawQueue().add('itOnce', unsigned, { attempts: 3 });
     for (const id of [bad1.id, bad2.id]) {
       const failed = await failedJob(h, id);
@@ -270,17 +283,29 @@ describe('worker', () => {
     expect((err as Error).message).toBe('itWhoAmI: args[1].when.cache is a Map; task arguments must be JSON values, Date or klue models');
   });
 
-  it('leaves nothing for the response to wait on once a call was awaited, but remembers a failed one', async () => {
+  it('leaves nothing for the response to wait on once a call was awaited, and leaves a failure the handler caught to it', async () => {
     const marker = randomUUID();
     const store = requestStore(requestCtx(marker));
     await inRequest(store, () => whoAmI(marker, 'awaited'));
     expect(store.pending.size).toBe(0);
     expect(hasPending(store)).toBe(false);
 
-    const bad = requestStore(requestCtx('bad'));
-    const err = await inRequest(bad, () => failureOf(whoAmI('x', new Map())));
-    expect(bad.pending.size).toBe(0);
-    expect(hasPending(bad)).toBe(true);
-    expect(await failureOf(settlePending(bad))).toBe(err);
+    const caught = requestStore(requestCtx('caught'));
+    const err = await inRequest(caught, () => failureOf(whoAmI('x', new Map())));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(caught.pending.size).toBe(0);
+    expect(hasPending(caught)).toBe(false);
+    await settlePending(caught);
+  });
+
+  it('remembers a failed call nobody awaited, and fails the request with it', async () => {
+    const forgotten = requestStore(requestCtx('forgotten'));
+    inRequest(forgotten, () => {
+      void whoAmI('x', new Map());
+    });
+    const err = await failureOf(settlePending(forgotten));
+    expect(err).toBeInstanceOf(TypeError);
+    expect(forgotten.pending.size).toBe(0);
+    expect(hasPending(forgotten)).toBe(true);
   });
 });

@@ -71,13 +71,18 @@ describe('operator CLI', () => {
   it('klue queue retry runs a failed task again, then clean removes finished ones', async () => {
     const [first] = JSON.parse(await klue('queue', 'failed', '--json')) as { id: string }[];
     expect(await klue('queue', 'retry', first!.id)).toMatch(/retrying/);
-    // it fails again (the task always throws) and is back in the failed set
-    await waitFor(async () => {
-      const f = JSON.parse(await klue('queue', 'failed', '--json')) as { id: string; attempts: number }[];
-      return f.some((x) => x.id === first!.id && x.attempts === 2);
+    // it runs and fails again (the task always throws), not refused as a replay, and is back in the failed set
+    const again = await waitFor(async () => {
+      const f = JSON.parse(await klue('queue', 'failed', '--json')) as { id: string; attempts: number; error: string }[];
+      return f.find((x) => x.id === first!.id && x.attempts === 2);
     }, 20_000, 'the retried task to fail again');
+    expect(again.error).toMatch(/failed on purpose/);
     expect(await klue('queue', 'retry', '--all-failed')).toMatch(/retrying 2 failed/);
-    await waitFor(async () => (JSON.parse(await klue('queue', 'failed', '--json')) as unknown[]).length === 2, 20_000);
+    const all = await waitFor(async () => {
+      const f = JSON.parse(await klue('queue', 'failed', '--json')) as { attempts: number; error: string }[];
+      return f.length === 2 && f.every((x) => x.attempts >= 2) ? f : undefined;
+    }, 20_000, 'every retried task to fail again');
+    for (const f of all) expect(f.error).toMatch(/failed on purpose/);
     expect(await klue('queue', 'clean', '--failed')).toMatch(/removed 2 task/);
     expect(JSON.parse(await klue('queue', 'failed', '--json'))).toEqual([]);
   });
