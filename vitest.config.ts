@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 /** Service modules under test import 'klue'; point them at the sources under test. */
 export const klueSourceAliases = {
   alias: [
-    { find: /^klue\/async$/, replacement: fileURLToPath(new URL('./src/async/index.ts', import.meta.url)) },
+    { find: /^klue\/async$/, replacement: fileURLToPath(new URL('./src/tasks/index.ts', import.meta.url)) },
     { find: /^klue$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
   ],
 };

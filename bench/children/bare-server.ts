@@ -21,10 +21,10 @@ const schema = { body: orderSchema() };
 // promise and async resource of the process (so it gets a process of its own), a cost klue's
 // context (currentUser(), task calls) pays too.
 // With `ctx`, (c''): the same with klue's runInContext, in the propagation klue uses by default
-// (on Node 20, promise hooks: see src/context/propagation.ts).
+// (on Node 20, promise hooks: see src/core/context/propagation.ts).
 const storage = als ? new AsyncLocalStorage<{ id: string }>() : undefined;
 // Only klue's context module (dist/, as in bench/lib/klue.ts), not the rest of klue.
-const { runInContext } = ctx ? ((await import(new URL('../../dist/context/context.js', import.meta.url).href)) as typeof import('../../src/context/context.js')) : { runInContext: undefined };
+const { runInContext } = ctx ? ((await import(new URL('../../dist/core/context/context.js', import.meta.url).href)) as typeof import('../../src/core/context/context.js')) : { runInContext: undefined };
 app.post('/orders/check', { schema }, async (request) => {
   const body = request.body as Order;
   if (storage) return storage.run({ id: request.id }, async () => ({ id: body.id, queued: false }));

@@ -8,25 +8,25 @@ async function load<T>(path: string): Promise<T> {
   return (await import(new URL(path, dist).href)) as T;
 }
 
-export const { loadConfig } = await load<typeof import('../../src/config/load-config.js')>('config/load-config.js');
-export const { createRootLogger } = await load<typeof import('../../src/log/logger.js')>('log/logger.js');
+export const { loadConfig } = await load<typeof import('../../src/core/config/load-config.js')>('core/config/load-config.js');
+export const { createRootLogger } = await load<typeof import('../../src/core/log/logger.js')>('core/log/logger.js');
 export const { loadService } = await load<typeof import('../../src/service/load-service.js')>('service/load-service.js');
-export const { serve } = await load<typeof import('../../src/server/serve.js')>('server/serve.js');
-export const { startAsync, stopAsync, getRuntime } = await load<typeof import('../../src/async/runtime.js')>('async/runtime.js');
-export const { startWorker } = await load<typeof import('../../src/async/worker.js')>('async/worker.js');
-export const { runInContext } = await load<typeof import('../../src/context/context.js')>('context/context.js');
-export const { settlePending } = await load<typeof import('../../src/async/pending.js')>('async/pending.js');
-export const { bullQueueName, queuePrefix } = await load<typeof import('../../src/async/producer.js')>('async/producer.js');
-export const { jobOptions } = await load<typeof import('../../src/async/task-call.js')>('async/task-call.js');
+export const { serve } = await load<typeof import('../../src/http/serve.js')>('http/serve.js');
+export const { startAsync, stopAsync, getRuntime } = await load<typeof import('../../src/tasks/transport/runtime.js')>('tasks/transport/runtime.js');
+export const { startWorker } = await load<typeof import('../../src/tasks/run/worker.js')>('tasks/run/worker.js');
+export const { runInContext } = await load<typeof import('../../src/core/context/context.js')>('core/context/context.js');
+export const { settlePending } = await load<typeof import('../../src/tasks/caller/pending.js')>('tasks/caller/pending.js');
+export const { bullQueueName, queuePrefix } = await load<typeof import('../../src/tasks/transport/queue-names.js')>('tasks/transport/queue-names.js');
+export const { jobOptions } = await load<typeof import('../../src/tasks/caller/task-call.js')>('tasks/caller/task-call.js');
 
-export const { openEnvelope, sealEnvelope } = await load<typeof import('../../src/async/envelope.js')>('async/envelope.js');
-export const { KlueBullWorker, jobDataJson } = await load<typeof import('../../src/async/bull-worker.js')>('async/bull-worker.js');
-export const { MemoryRunLedger } = await load<typeof import('../../src/async/run-ledger.js')>('async/run-ledger.js');
-export const { processJob } = await load<typeof import('../../src/async/task-runner.js')>('async/task-runner.js');
-export const { resolveSecret } = await load<typeof import('../../src/async/secret.js')>('async/secret.js');
-export const { getTask } = await load<typeof import('../../src/async/task-registry.js')>('async/task-registry.js');
-export const { decodeValue } = await load<typeof import('../../src/async/codec.js')>('async/codec.js');
-export const { rootLogger } = await load<typeof import('../../src/log/logger.js')>('log/logger.js');
+export const { openEnvelope, sealEnvelope } = await load<typeof import('../../src/tasks/envelope/envelope.js')>('tasks/envelope/envelope.js');
+export const { KlueBullWorker, jobDataJson } = await load<typeof import('../../src/tasks/run/bull-worker.js')>('tasks/run/bull-worker.js');
+export const { MemoryRunLedger } = await load<typeof import('../../src/tasks/transport/run-ledger.js')>('tasks/transport/run-ledger.js');
+export const { processJob } = await load<typeof import('../../src/tasks/run/task-runner.js')>('tasks/run/task-runner.js');
+export const { resolveSecret } = await load<typeof import('../../src/tasks/secret.js')>('tasks/secret.js');
+export const { getTask } = await load<typeof import('../../src/tasks/registry.js')>('tasks/registry.js');
+export const { decodeValue } = await load<typeof import('../../src/tasks/envelope/codec.js')>('tasks/envelope/codec.js');
+export const { rootLogger } = await load<typeof import('../../src/core/log/logger.js')>('core/log/logger.js');
 
-export type { KlueConfig } from '../../src/config/config-types.js';
-export type { ContextStore } from '../../src/context/context.js';
+export type { KlueConfig } from '../../src/core/config/config-types.js';
+export type { ContextStore } from '../../src/core/context/context.js';

@@ -22,7 +22,7 @@ export interface SelfTimes {
 
 const IDLE = '((idle))';
 
-/** The package a frame's code comes from (`bullmq`, `node:buffer`, `dist/async/envelope.js`), or `(native function)`. */
+/** The package a frame's code comes from (`bullmq`, `node:buffer`, `dist/tasks/envelope/envelope.js`), or `(native function)`. */
 function packageOf(node: ProfileNode): string {
   const u = node.callFrame.url;
   if (!u) return `(${node.callFrame.functionName || 'native'})`;

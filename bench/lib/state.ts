@@ -4,11 +4,14 @@ export interface BenchState {
   latenciesUs: number[];
 }
 
-const KEY = Symbol.for('klue.bench.state');
-const holder = globalThis as unknown as Record<symbol, BenchState | undefined>;
+// klue's, as built in dist/ (see klue.ts); only this module, as the fixture's handlers load this file.
+const { processSingleton } = (await import(new URL('../../dist/util/process-singleton.js', import.meta.url).href)) as typeof import('../../src/util/process-singleton.js');
 
+let state: BenchState | undefined;
+
+/** One per process, whichever copy of this module the fixture's handlers and the bench's children load. */
 export function benchState(): BenchState {
-  return (holder[KEY] ??= { done: 0, latenciesUs: [] });
+  return (state ??= processSingleton('klue.bench.state', (): BenchState => ({ done: 0, latenciesUs: [] })));
 }
 
 /** Wall-clock time in ms with sub-ms precision, comparable across processes on one machine. */

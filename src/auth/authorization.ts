@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { KlueError } from '../errors/klue-error.js';
+import { KlueError } from '../core/errors/klue-error.js';
 
 /** Whether two secrets are equal, in a time that tells nothing of either (not even its length). */
 export function sameSecret(given: string, expected: string): boolean {

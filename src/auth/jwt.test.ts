@@ -1,7 +1,7 @@
 import { exportPKCS8, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import type { JwtConfig } from '../config/config-types.js';
-import { KlueError } from '../errors/klue-error.js';
+import type { JwtConfig } from '../core/config/config-types.js';
+import { KlueError } from '../core/errors/klue-error.js';
 import { generateToken, JwtVerifier } from './jwt.js';
 
 const hs: JwtConfig = { algorithm: 'HS256', secret: 'a-long-enough-test-secret', audience: 'aud', issuer: 'iss', tokenTimeout: 60, requireExp: true, requireSub: true };

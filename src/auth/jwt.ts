@@ -1,23 +1,23 @@
 import type { KeyObject, webcrypto } from 'node:crypto';
 import { errors as joseErrors, importPKCS8, importSPKI, jwtVerify, SignJWT } from 'jose';
-import type { JwtConfig } from '../config/config-types.js';
-import type { UserClaims } from '../context/context.js';
-import { KlueError } from '../errors/klue-error.js';
+import type { JwtConfig } from '../core/config/config-types.js';
+import type { UserClaims } from '../core/context/context.js';
+import { KlueError } from '../core/errors/klue-error.js';
 import { parseDuration } from '../util/duration.js';
 import { authorizationHeader, bearerToken, type RequestHeaders } from './authorization.js';
+import { processSingleton } from '../util/process-singleton.js';
 
 type Key = Uint8Array | KeyObject | webcrypto.CryptoKey;
 
-const KEY = Symbol.for('klue.jwt.config');
-const holder = globalThis as unknown as Record<symbol, JwtConfig | undefined>;
+const active = processSingleton('klue.jwt.config', (): { config?: JwtConfig } => ({}));
 
 /** Makes `generateToken()` and request authentication use this JWT config (done by loadService). */
 export function useJwtConfig(config: JwtConfig): void {
-  holder[KEY] = config;
+  active.config = config;
 }
 
 function activeConfig(config?: JwtConfig): JwtConfig {
-  const c = config ?? holder[KEY];
+  const c = config ?? active.config;
   if (!c) throw new KlueError('CONFIG_INVALID', 'No JWT config loaded: load a service first or pass its jwt config');
   return c;
 }

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createRequire } from 'node:module';
-import { KlueError } from '../errors/klue-error.js';
+import { KlueError } from '../core/errors/klue-error.js';
 import { registerDeployCommands } from './deploy-command.js';
 import { registerQueueCommands } from './queue-command.js';
 

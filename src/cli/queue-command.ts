@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load-config.js';
-import type { QueueAdmin } from '../ops/queue-admin.js';
+import { loadConfig } from '../core/config/load-config.js';
+import type { QueueAdmin } from '../tasks/transport/queue-admin.js';
 import { loadService } from '../service/load-service.js';
-import { importTaskModules } from '../async/task-modules.js';
+import { importTaskModules } from '../service/task-modules.js';
 import { parseDuration } from '../util/duration.js';
 import { printTable } from './print-table.js';
 
@@ -17,7 +17,7 @@ async function withAdmin<T>(opts: CommonOptions, fn: (admin: QueueAdmin) => Prom
   await loadService(config);
   await importTaskModules(config);
   // Imported here: every klue process registers these commands, and a worker runs none of them.
-  const [{ ensureRedis }, { QueueAdmin }] = await Promise.all([import('../async/embedded-redis.js'), import('../ops/queue-admin.js')]);
+  const [{ ensureRedis }, { QueueAdmin }] = await Promise.all([import('../process/embedded-redis.js'), import('../tasks/transport/queue-admin.js')]);
   // An embedded Redis that is not running is started for the command and stopped after it.
   const redis = config.async.mode === 'queue' ? await ensureRedis(config) : undefined;
   const admin = new QueueAdmin(config);

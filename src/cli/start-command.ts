@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
-import { ensureRedis } from '../async/embedded-redis.js';
-import { startWorkers, type Supervisor } from '../async/supervisor.js';
-import { isProduction, type KlueConfig } from '../config/config-types.js';
-import { loadConfig } from '../config/load-config.js';
-import { contextStorage } from '../context/context.js';
-import { createRootLogger, type Logger } from '../log/logger.js';
-import { addMetricsSource } from '../observability/metrics-endpoint.js';
-import { serve, type RunningServer } from '../server/serve.js';
+import { ensureRedis } from '../process/embedded-redis.js';
+import { startWorkers, type Supervisor } from '../process/supervisor.js';
+import { isProduction, type KlueConfig } from '../core/config/config-types.js';
+import { loadConfig } from '../core/config/load-config.js';
+import { contextStorage } from '../core/context/context.js';
+import { createRootLogger, type Logger } from '../core/log/logger.js';
+import { addMetricsSource } from '../http/metrics-endpoint.js';
+import { serve, type RunningServer } from '../http/serve.js';
 import { loadService } from '../service/load-service.js';
-import { klueBin } from '../util/klue-bin.js';
-import { onShutdownSignal } from '../util/shutdown-signal.js';
+import { klueBin } from '../process/klue-bin.js';
+import { onShutdownSignal } from '../process/shutdown-signal.js';
 
 export interface StartOptions {
   port: number;

@@ -1,6 +1,6 @@
-import { registeredTasks } from '../async/task-registry.js';
-import { importTaskModules } from '../async/task-modules.js';
-import { loadConfig } from '../config/load-config.js';
+import { registeredTasks } from '../tasks/registry.js';
+import { importTaskModules } from '../service/task-modules.js';
+import { loadConfig } from '../core/config/load-config.js';
 import { loadService } from '../service/load-service.js';
 import { printTable } from './print-table.js';
 

@@ -1,5 +1,5 @@
 import { generateToken } from '../auth/jwt.js';
-import { loadConfig } from '../config/load-config.js';
+import { loadConfig } from '../core/config/load-config.js';
 
 export async function tokenCommand(opts: { user: string; expires?: string; env?: string }): Promise<void> {
   const config = await loadConfig({ env: opts.env });

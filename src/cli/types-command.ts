@@ -1,5 +1,5 @@
-import { writeApiTypes } from '../api/types-gen.js';
-import { loadConfig } from '../config/load-config.js';
+import { writeApiTypes } from '../service/types-gen.js';
+import { loadConfig } from '../core/config/load-config.js';
 
 export async function typesCommand(opts: { env?: string }): Promise<void> {
   const config = await loadConfig({ env: opts.env });

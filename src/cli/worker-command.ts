@@ -1,4 +1,4 @@
-import { runWorker } from '../async/worker-main.js';
+import { runWorker } from '../process/worker-main.js';
 
 export async function workerCommand(opts: { env?: string; queues?: string; concurrency?: number; metricsPort?: number }): Promise<void> {
   const code = await runWorker({

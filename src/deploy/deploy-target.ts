@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { findConfigFile, loadConfig } from '../config/load-config.js';
+import { findConfigFile, loadConfig } from '../core/config/load-config.js';
 
 /** What the deployment templates need to know about a service; everything else stays in its config. */
 export interface DeployTarget {

@@ -1,4 +1,4 @@
-import type { RequestInfo } from '../context/context.js';
+import type { RequestInfo } from '../core/context/context.js';
 
 /** What a handler receives: the validated request, split as the spec declares it. */
 export interface HandlerInput<

@@ -1,13 +1,13 @@
-import { loadBinding, resolveModuleFile, importServiceModule } from '../api/binding.js';
-import { loadApis, type LoadedApi } from '../api/load-apis.js';
-import type { Operation } from '../api/operations.js';
-import { SchemaSet } from '../api/schemas.js';
+import { loadBinding, resolveModuleFile, importServiceModule } from './binding.js';
+import { loadApis, type LoadedApi } from './load-apis.js';
+import type { Operation } from '../spec/operations.js';
+import { SchemaSet } from '../spec/schemas.js';
 import type { JwtVerifier } from '../auth/jwt.js';
-import type { KlueConfig } from '../config/config-types.js';
-import { useConfig } from '../config/current-config.js';
-import { useContextPropagation } from '../context/context.js';
-import { KlueError } from '../errors/klue-error.js';
-import { addErrorReporter, type ErrorReporter } from '../errors/reporter.js';
+import type { KlueConfig } from '../core/config/config-types.js';
+import { useConfig } from '../core/config/current-config.js';
+import { useContextPropagation } from '../core/context/context.js';
+import { KlueError } from '../core/errors/klue-error.js';
+import { addErrorReporter, type ErrorReporter } from '../core/errors/reporter.js';
 import type { Handler } from './handler.js';
 
 /** An operation with its handler loaded. */

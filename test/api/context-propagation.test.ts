@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { contextStorage } from '../../src/context/context.js';
+import { contextStorage } from '../../src/core/context/context.js';
 import { getJson, startInProcess, type TestServer } from '../helpers/in-process.js';
 import { writeService } from '../helpers/service-dir.js';
 

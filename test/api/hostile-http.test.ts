@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
-import { ERROR_CATALOG } from '../../src/errors/catalog.js';
+import { loadConfig } from '../../src/core/config/load-config.js';
+import { ERROR_CATALOG } from '../../src/core/errors/catalog.js';
 import { startInProcess, type TestServer } from '../helpers/in-process.js';
 import { copyService, helloworldDir, type ServiceDir } from '../helpers/service-dir.js';
 

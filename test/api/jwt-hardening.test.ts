@@ -4,7 +4,7 @@ import { connect as connectTls, createServer as createTlsServer, type Server as 
 import { decodeJwt, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateToken, JwtVerifier } from '../../src/auth/jwt.js';
-import { loadConfig } from '../../src/config/load-config.js';
+import { loadConfig } from '../../src/core/config/load-config.js';
 import { getJson, startInProcess, type TestServer } from '../helpers/in-process.js';
 import { copyService, helloworldDir, type ServiceDir } from '../helpers/service-dir.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiPool, type ApiEntry } from '../../src/api/api-pool.js';
+import { ApiPool, type ApiEntry } from '../../src/spec/api-pool.js';
 import { generateToken } from '../../src/auth/jwt.js';
 import { postJson, startInProcess, type TestServer } from '../helpers/in-process.js';
 import { copyService, helloworldDir, type ServiceDir } from '../helpers/service-dir.js';

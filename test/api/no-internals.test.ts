@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CATALOG, type ErrorCode } from '../../src/errors/catalog.js';
-import type { KlueError } from '../../src/errors/klue-error.js';
-import { addErrorReporter } from '../../src/errors/reporter.js';
+import { ERROR_CATALOG, type ErrorCode } from '../../src/core/errors/catalog.js';
+import type { KlueError } from '../../src/core/errors/klue-error.js';
+import { addErrorReporter } from '../../src/core/errors/reporter.js';
 import { getJson, startInProcess, type TestServer } from '../helpers/in-process.js';
 import { writeService, type ServiceDir } from '../helpers/service-dir.js';
 
@@ -17,7 +17,7 @@ paths:
   /config-invalid: {get: {x-bind-server: 'handler#configInvalid', ${OK}}}
   /refused: {get: {x-bind-server: 'handler#refused', ${OK}}}
 `;
-const HANDLER = `import { KlueError } from '${join(process.cwd(), 'src', 'errors', 'klue-error.js')}';
+const HANDLER = `import { KlueError } from '${join(process.cwd(), 'src', 'core', 'errors', 'klue-error.js')}';
 export function taskFailed() {
   throw new KlueError('TASK_FAILED', 'secret internals: connect ECONNREFUSED 10.0.0.7:5432 as user billing');
 }

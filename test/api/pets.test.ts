@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/auth/jwt.js';
-import { addErrorReporter } from '../../src/errors/reporter.js';
-import type { KlueError } from '../../src/errors/klue-error.js';
+import { addErrorReporter } from '../../src/core/errors/reporter.js';
+import type { KlueError } from '../../src/core/errors/klue-error.js';
 import { getJson, postJson, startInProcess, type TestServer } from '../helpers/in-process.js';
 import { copyService, repoRoot, type ServiceDir } from '../helpers/service-dir.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
-import { KlueError } from '../../src/errors/klue-error.js';
+import { loadConfig } from '../../src/core/config/load-config.js';
+import { KlueError } from '../../src/core/errors/klue-error.js';
 import { loadService } from '../../src/service/load-service.js';
 import { writeService } from '../helpers/service-dir.js';
 

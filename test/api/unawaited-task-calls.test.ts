@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bullQueueName } from '../../src/async/producer.js';
+import { bullQueueName } from '../../src/tasks/transport/queue-names.js';
 import { postJson, startInProcess, type TestServer } from '../helpers/in-process.js';
 import { writeService } from '../helpers/service-dir.js';
 import { startRedis, stopAndClean, type PrivateRedis } from '../helpers/redis.js';
@@ -35,8 +35,8 @@ paths:
       responses:
         '200': {description: never, schema: {type: object}}
 `;
-const HANDLER = `import { asynctask } from '${join(process.cwd(), 'src', 'async', 'index.js')}';
-import { KlueError } from '${join(process.cwd(), 'src', 'errors', 'klue-error.js')}';
+const HANDLER = `import { asynctask } from '${join(process.cwd(), 'src', 'tasks', 'index.js')}';
+import { KlueError } from '${join(process.cwd(), 'src', 'core', 'errors', 'klue-error.js')}';
 export const unawaitedNote = asynctask(async function unawaitedNote(id) { return id; });
 export async function queued({ body }) {
   void unawaitedNote(body.id);

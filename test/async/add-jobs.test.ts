@@ -3,9 +3,9 @@ import { Queue, Worker, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { addStandardJobs, isStandardJob, storedOpts } from '../../src/async/add-jobs.js';
+import { addStandardJobs, isStandardJob, storedOpts } from '../../src/tasks/transport/add-jobs.js';
 
-// klue adds a batch of standard jobs with its own script (src/async/add-jobs.ts). These tests
+// klue adds a batch of standard jobs with its own script (src/tasks/transport/add-jobs.ts). These tests
 // add the same jobs with BullMQ's queue.add() on a twin queue and compare everything in Redis.
 
 const OPTS: JobsOptions = {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SpanKind, Worker, type Span, type Telemetry } from 'bullmq';
 import { afterEach, describe, expect, it, inject } from 'vitest';
-import { KlueBullWorker } from '../../src/async/bull-worker.js';
+import { KlueBullWorker } from '../../src/tasks/run/bull-worker.js';
 
 const workers: KlueBullWorker[] = [];
 afterEach(async () => {

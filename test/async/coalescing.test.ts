@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { asynctask } from '../../src/async/index.js';
-import { settlePending } from '../../src/async/pending.js';
-import { MAX_BATCH } from '../../src/async/producer.js';
-import { getRuntime } from '../../src/async/runtime.js';
+import { asynctask } from '../../src/tasks/index.js';
+import { settlePending } from '../../src/tasks/caller/pending.js';
+import { MAX_BATCH } from '../../src/tasks/transport/producer.js';
+import { getRuntime } from '../../src/tasks/transport/runtime.js';
 import { inRequest, requestStore, startHarness, type Harness } from './helpers/harness.js';
 
 const record = asynctask(async function coalescedRecord(n: number, id: string) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, expect, it, inject } from 'vitest';
-import { asynctask } from '../../src/async/index.js';
+import { asynctask } from '../../src/tasks/index.js';
 import { waitFor } from './helpers/config.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 

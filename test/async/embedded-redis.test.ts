@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { embeddedSocketPath, ensureRedis, type EmbeddedRedis } from '../../src/async/embedded-redis.js';
-import type { KlueConfig } from '../../src/config/config-types.js';
-import { loadConfig } from '../../src/config/load-config.js';
-import { KlueError } from '../../src/errors/klue-error.js';
+import { embeddedSocketPath, ensureRedis, type EmbeddedRedis } from '../../src/process/embedded-redis.js';
+import type { KlueConfig } from '../../src/core/config/config-types.js';
+import { loadConfig } from '../../src/core/config/load-config.js';
+import { KlueError } from '../../src/core/errors/klue-error.js';
 
 async function serviceConfig(dir = mkdtempSync(join(tmpdir(), 'klue-emb-'))): Promise<KlueConfig> {
   mkdirSync(join(dir, 'apis'), { recursive: true });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { asynctask } from '../../src/async/index.js';
-import { asyncStarted } from '../../src/async/runtime.js';
-import { currentUser, runInContext } from '../../src/context/context.js';
-import { rootLogger } from '../../src/log/logger.js';
+import { asynctask } from '../../src/tasks/index.js';
+import { asyncStarted } from '../../src/tasks/transport/runtime.js';
+import { currentUser, runInContext } from '../../src/core/context/context.js';
+import { rootLogger } from '../../src/core/log/logger.js';
 
 const calls: unknown[][] = [];
 const add = asynctask(async function scriptAdd(a: number, b: number, at: Date) {

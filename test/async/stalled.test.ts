@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { asynctask } from '../../src/async/index.js';
-import { bullQueueName, queuePrefix } from '../../src/async/producer.js';
-import { startWorker } from '../../src/async/worker.js';
-import { addErrorReporter, type ErrorReport } from '../../src/errors/reporter.js';
-import type { KlueError } from '../../src/errors/klue-error.js';
+import { asynctask } from '../../src/tasks/index.js';
+import { bullQueueName, queuePrefix } from '../../src/tasks/transport/queue-names.js';
+import { startWorker } from '../../src/tasks/run/worker.js';
+import { addErrorReporter, type ErrorReport } from '../../src/core/errors/reporter.js';
+import type { KlueError } from '../../src/core/errors/klue-error.js';
 import { waitFor } from './helpers/config.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 

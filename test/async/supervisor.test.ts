@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { RECYCLE_EXIT_CODE } from '../../src/async/memory-watch.js';
-import { startWorkers } from '../../src/async/supervisor.js';
-import { metrics } from '../../src/observability/metrics.js';
+import { RECYCLE_EXIT_CODE } from '../../src/process/memory-watch.js';
+import { startWorkers } from '../../src/process/supervisor.js';
+import { metrics } from '../../src/telemetry/metrics.js';
 import { testConfig, waitFor } from './helpers/config.js';
 
 /** Collects what the supervisor writes, line by line. */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { asynctask } from '../../src/async/index.js';
-import { settlePending } from '../../src/async/pending.js';
-import { startAsync, stopAsync } from '../../src/async/runtime.js';
-import { KlueError } from '../../src/errors/klue-error.js';
+import { asynctask } from '../../src/tasks/index.js';
+import { settlePending } from '../../src/tasks/caller/pending.js';
+import { startAsync, stopAsync } from '../../src/tasks/transport/runtime.js';
+import { KlueError } from '../../src/core/errors/klue-error.js';
 import { freePort, startRedis, stopAndClean, type PrivateRedis } from '../helpers/redis.js';
 import { testConfig } from './helpers/config.js';
 import { inRequest, requestStore } from './helpers/harness.js';

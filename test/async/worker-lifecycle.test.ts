@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { asynctask } from '../../src/async/index.js';
-import { KlueBullWorker } from '../../src/async/bull-worker.js';
-import { bullQueueName } from '../../src/async/producer.js';
-import { importTaskModules } from '../../src/async/task-modules.js';
-import { getTask } from '../../src/async/task-registry.js';
-import { startWorker } from '../../src/async/worker.js';
-import { currentRequest, currentTask, currentUser, taskSignal } from '../../src/context/context.js';
-import { KlueError } from '../../src/errors/klue-error.js';
+import { asynctask } from '../../src/tasks/index.js';
+import { KlueBullWorker } from '../../src/tasks/run/bull-worker.js';
+import { bullQueueName } from '../../src/tasks/transport/queue-names.js';
+import { importTaskModules } from '../../src/service/task-modules.js';
+import { getTask } from '../../src/tasks/registry.js';
+import { startWorker } from '../../src/tasks/run/worker.js';
+import { currentRequest, currentTask, currentUser, taskSignal } from '../../src/core/context/context.js';
+import { KlueError } from '../../src/core/errors/klue-error.js';
 import { waitFor } from './helpers/config.js';
 import { inRequest, requestStore, startHarness, type Harness } from './helpers/harness.js';
 import { failureOf } from './helpers/failure.js';
@@ -182,7 +182,7 @@ describe('task modules', () => {
   it('imports every module matched by async.modules', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'klue-mods-'));
     mkdirSync(join(dir, 'tasks'));
-    const index = fileURLToPath(new URL('../../src/async/index.ts', import.meta.url));
+    const index = fileURLToPath(new URL('../../src/tasks/index.ts', import.meta.url));
     writeFileSync(
       join(dir, 'tasks', 'mail.ts'),
       `import { asynctask } from ${JSON.stringify(index)};\nexport const t = asynctask(async function modulesMailTask() { return 1; });\n`,

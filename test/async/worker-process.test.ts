@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { asynctask } from '../../src/async/index.js';
+import { asynctask } from '../../src/tasks/index.js';
 import { Queue } from 'bullmq';
-import { bullQueueName, queuePrefix } from '../../src/async/producer.js';
-import { RECYCLE_EXIT_CODE } from '../../src/async/memory-watch.js';
-import { startAsync, stopAsync } from '../../src/async/runtime.js';
-import { loadConfig } from '../../src/config/load-config.js';
+import { bullQueueName, queuePrefix } from '../../src/tasks/transport/queue-names.js';
+import { RECYCLE_EXIT_CODE } from '../../src/process/memory-watch.js';
+import { startAsync, stopAsync } from '../../src/tasks/transport/runtime.js';
+import { loadConfig } from '../../src/core/config/load-config.js';
 import { inRequest, requestStore } from './helpers/harness.js';
 import { waitFor } from './helpers/config.js';
 import { freePort } from '../helpers/redis.js';
@@ -20,8 +20,8 @@ const src = (p: string) => fileURLToPath(new URL(`../../src/${p}`, import.meta.u
 /** The task as the service defines it; the test process only queues it, the worker process runs it. */
 const TASK_MODULE = `
 import { writeFileSync } from 'node:fs';
-import { asynctask } from ${JSON.stringify(src('async/index.ts'))};
-import { currentUser, currentRequest } from ${JSON.stringify(src('context/context.ts'))};
+import { asynctask } from ${JSON.stringify(src('tasks/index.ts'))};
+import { currentUser, currentRequest } from ${JSON.stringify(src('core/context/context.ts'))};
 export const writeProof = asynctask(async function procWriteProof(file: string) {
   writeFileSync(file, JSON.stringify({ user: currentUser()?.sub, request: currentRequest()?.id, pid: process.pid }));
 });
@@ -30,7 +30,7 @@ export const writeProof = asynctask(async function procWriteProof(file: string) 
 /** Tasks of a service whose worker leaks: `leak` keeps what it allocates, `slowProof` takes a while. */
 const LEAKY_MODULE = `
 import { writeFileSync } from 'node:fs';
-import { asynctask } from ${JSON.stringify(src('async/index.ts'))};
+import { asynctask } from ${JSON.stringify(src('tasks/index.ts'))};
 const kept: Buffer[] = [];
 export const leak = asynctask(async function procLeak(mb: number) {
   kept.push(Buffer.alloc(mb * 1024 * 1024, 1));
@@ -51,7 +51,7 @@ function workerService(config: string, taskModule: string, options: Record<strin
   writeFileSync(join(dir, 'klue-config.yaml'), config);
   writeFileSync(join(dir, 'tasks', 'tasks.ts'), taskModule);
   const runner = join(dir, 'run-worker.ts');
-  writeFileSync(runner, `import { runWorker } from ${JSON.stringify(src('async/worker-main.ts'))};\nprocess.exitCode = await runWorker(${JSON.stringify({ ...options, dir })});\n`);
+  writeFileSync(runner, `import { runWorker } from ${JSON.stringify(src('process/worker-main.ts'))};\nprocess.exitCode = await runWorker(${JSON.stringify({ ...options, dir })});\n`);
   return { dir, runner };
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JwtVerifier } from '../../src/auth/jwt.js';
-import { loadConfig } from '../../src/config/load-config.js';
+import { loadConfig } from '../../src/core/config/load-config.js';
 import { copyService, helloworldDir, repoRoot } from '../helpers/service-dir.js';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load-config.js';
-import { serve, type RunningServer } from '../../src/server/serve.js';
+import { loadConfig } from '../../src/core/config/load-config.js';
+import { serve, type RunningServer } from '../../src/http/serve.js';
 
 export interface TestServer extends RunningServer {
   /** Every JSON log line the server wrote. */

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startWorker, type KlueWorker } from '../../src/async/worker.js';
+import { startWorker, type KlueWorker } from '../../src/tasks/run/worker.js';
 import { generateToken } from '../../src/auth/jwt.js';
-import { loadConfig } from '../../src/config/load-config.js';
-import { runInContext } from '../../src/context/context.js';
-import { addErrorReporter, type ErrorReport } from '../../src/errors/reporter.js';
-import { rootLogger } from '../../src/log/logger.js';
+import { loadConfig } from '../../src/core/config/load-config.js';
+import { runInContext } from '../../src/core/context/context.js';
+import { addErrorReporter, type ErrorReport } from '../../src/core/errors/reporter.js';
+import { rootLogger } from '../../src/core/log/logger.js';
 import { startInProcess, type TestServer } from '../helpers/in-process.js';
 import { copyService, helloworldDir, type ServiceDir } from '../helpers/service-dir.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { metrics } from '../../src/observability/metrics.js';
-import { addMetricsSource, MetricsScraper } from '../../src/observability/metrics-endpoint.js';
+import { metrics } from '../../src/telemetry/metrics.js';
+import { addMetricsSource, MetricsScraper } from '../../src/http/metrics-endpoint.js';
 import { getJson, startInProcess, type TestServer } from '../helpers/in-process.js';
 import { freePort, startRedis, stopAndClean, type PrivateRedis } from '../helpers/redis.js';
 import { copyService, helloworldDir, writeService, type ServiceDir } from '../helpers/service-dir.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startWorker, type KlueWorker } from '../../src/async/worker.js';
-import { loadConfig } from '../../src/config/load-config.js';
+import { startWorker, type KlueWorker } from '../../src/tasks/run/worker.js';
+import { loadConfig } from '../../src/core/config/load-config.js';
 import { getJson, startInProcess, type TestServer } from '../helpers/in-process.js';
 import { installMemoryTracing } from '../helpers/otel.js';
 import { copyService, helloworldDir, type ServiceDir } from '../helpers/service-dir.js';

@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AsyncConfig, KlueConfig } from '../../../src/config/config-types.js';
-import { loadConfig } from '../../../src/config/load-config.js';
+import type { AsyncConfig, KlueConfig } from '../../../src/core/config/config-types.js';
+import { loadConfig } from '../../../src/core/config/load-config.js';
 
 /**
  * A real loaded config for a throwaway service folder whose name (and so Redis key prefix)

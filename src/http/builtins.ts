@@ -1,0 +1,25 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { containerName } from '../core/config/load-config.js';
+import type { Service } from '../service/load-service.js';
+import { sendError } from './error-response.js';
+
+/** `GET /ping`, `GET /version` and `GET /auth/version`, unless the service's specs declare them. */
+export function registerBuiltins(app: FastifyInstance, service: Service, taken: Set<string>): void {
+  const { config, jwt } = service;
+  const version = { name: config.name, version: config.version, container: containerName(), env: config.env };
+  const add = (url: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
+    if (!taken.has(`GET ${url}`)) app.get(url, handler);
+  };
+  add('/ping', async () => ({}));
+  add('/version', async () => version);
+  add('/auth/version', async (request, reply) => {
+    try {
+      if (!jwt) return version;
+      await jwt.authenticate(request.raw);
+      return version;
+    } catch (err) {
+      await sendError(err, request, reply);
+      return reply;
+    }
+  });
+}

@@ -1,0 +1,70 @@
+import { KlueError } from '../core/errors/klue-error.js';
+import { registerApi } from '../spec/api-pool.js';
+import { loadBinding } from './binding.js';
+import { definitionRef, toJsonSchema, type JsonSchema } from '../spec/json-schema.js';
+import { registerModel } from '../spec/models.js';
+import { extractOperations, specDefinitions, type Operation } from '../spec/operations.js';
+import type { SchemaSet } from '../spec/schemas.js';
+import { loadSpecFile, type SpecFile } from '../spec/spec-file.js';
+
+export interface LoadedApi {
+  spec: SpecFile;
+  operations: Operation[];
+}
+
+function compileOrFail(schemas: SchemaSet, spec: SpecFile, where: string, schema: JsonSchema) {
+  try {
+    return schemas.compileExact(schema);
+  } catch (err) {
+    throw new KlueError('SPEC_INVALID', `${spec.file}: ${where}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Loads every spec file: validates it, registers its definitions as models (with their
+ * `x-parent` classes) and in `ApiPool`, and extracts its operations. Everything that can be
+ * wrong with a spec fails here, at start-up, naming the file and JSON path.
+ */
+export async function loadApis(dir: string, files: string[], schemas: SchemaSet): Promise<LoadedApi[]> {
+  const specs: SpecFile[] = [];
+  for (const file of files) specs.push(await loadSpecFile(file, dir));
+  const names = new Map<string, string>();
+  for (const spec of specs) {
+    const other = names.get(spec.name);
+    if (other) throw new KlueError('SPEC_INVALID', `${spec.file}: API name '${spec.name}' is also used by ${other}`);
+    names.set(spec.name, spec.file);
+    const defs = specDefinitions(spec);
+    schemas.addDefinitions(spec.name, Object.fromEntries(Object.entries(defs).map(([n, s]) => [n, toJsonSchema(spec.name, s)])));
+  }
+  const loaded: LoadedApi[] = [];
+  for (const spec of specs) {
+    const defs = specDefinitions(spec);
+    const defsWhere = spec.major === 2 ? 'definitions' : 'components.schemas';
+    for (const [name, schema] of Object.entries(defs)) {
+      const where = `${defsWhere}.${name}`;
+      const validate = compileOrFail(schemas, spec, where, { $ref: definitionRef(spec.name, name) });
+      let parent: { prototype: object } | undefined;
+      const parentRef = schema['x-parent'];
+      if (typeof parentRef === 'string') {
+        const exported = await loadBinding(dir, parentRef, `${spec.file}: ${where}.x-parent`);
+        if (typeof exported !== 'function') {
+          throw new KlueError('BINDING_INVALID', `${spec.file}: ${where}.x-parent: '${parentRef}' is not a class`);
+        }
+        parent = exported;
+      }
+      registerModel(`${spec.name}.${name}`, validate, parent);
+    }
+    registerApi(spec.name, spec.file, spec.doc, Object.keys(defs));
+    const operations = extractOperations(spec);
+    for (const op of operations) {
+      for (const [part, schema] of [['params', op.params], ['querystring', op.querystring], ['headers', op.headers], ['body', op.body]] as const) {
+        if (schema) compileOrFail(schemas, spec, `${op.where} (${part})`, schema);
+      }
+      for (const [status, res] of op.responses) {
+        if (res.schema) compileOrFail(schemas, spec, `${op.where}.responses.${status}`, res.schema);
+      }
+    }
+    loaded.push({ spec, operations });
+  }
+  return loaded;
+}

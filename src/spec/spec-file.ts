@@ -1,0 +1,53 @@
+import { basename, extname, relative } from 'node:path';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { KlueError } from '../core/errors/klue-error.js';
+import { isObject } from '../util/is-object.js';
+
+/** One API spec file, bundled into one document whose `$ref`s are all local. */
+export interface SpecFile {
+  /** API name: the file's base name (`apis/helloworld.yaml` → `helloworld`). */
+  name: string;
+  file: string;
+  /** 2 for Swagger 2.0, 3 for OpenAPI 3.0/3.1. */
+  major: 2 | 3;
+  doc: Record<string, unknown>;
+}
+
+function specError(file: string, err: unknown): KlueError {
+  const e = err as { message?: string; details?: { instancePath?: string; message?: string }[]; path?: unknown };
+  let message = e.message ?? String(err);
+  if (Array.isArray(e.details) && e.details.length > 0) {
+    message = e.details
+      .slice(0, 10)
+      .map((d) => `${decodePointer(d.instancePath ?? '')}: ${d.message ?? 'is invalid'}`)
+      .join('; ');
+  } else if (Array.isArray(e.path)) {
+    message = `${e.path.join('.')}: ${message}`;
+  }
+  return new KlueError('SPEC_INVALID', `${file}: ${message}`, { cause: err, details: { file } });
+}
+
+/** `/paths/~1hello/get` → `paths./hello.get`: the JSON path as a user reads it. */
+export function decodePointer(pointer: string): string {
+  return pointer
+    .split('/')
+    .filter(Boolean)
+    .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .join('.');
+}
+
+/** Parses, bundles (cross-file `$ref`s made local) and validates a spec against its OpenAPI version. */
+export async function loadSpecFile(file: string, cwd = process.cwd()): Promise<SpecFile> {
+  const shown = relative(cwd, file) || file;
+  let doc: Record<string, unknown>;
+  try {
+    doc = (await SwaggerParser.bundle(file)) as unknown as Record<string, unknown>;
+    // validate() dereferences in place: give it a copy so `doc` keeps its $refs (they name models).
+    await SwaggerParser.validate(structuredClone(doc) as never);
+  } catch (err) {
+    throw specError(shown, err);
+  }
+  const major = typeof doc.swagger === 'string' ? 2 : 3;
+  if (!isObject(doc.paths)) throw new KlueError('SPEC_INVALID', `${shown}: paths: missing`);
+  return { name: basename(file, extname(file)), file: shown, major, doc };
+}
