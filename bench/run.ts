@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (or `node --import tsx bench/run.ts [--quick] [--only http,enqueue,worker,e2e,memory]`):
+ * `npm run bench` (or `node --import tsx bench/run.ts [--quick] [--only http,enqueue,worker,e2e,memory,startup]`):
  * klue against bare Fastify and bare BullMQ in the same run, on a private redis-server.
  * Every pair is interleaved A/B/A/B; medians and ratios are printed and written to
  * bench/results/latest.json. Only ratios within one run mean anything.
@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { freePort, startRedis, stopAndClean } from '../test/helpers/redis.js';
 import type { LoadArgs } from './children/load.js';
 import { drainQueued, fillQueue, type WorkerRun, type WorkerVariant } from './lib/worker-run.js';
+import { measureStartup, startupRows } from './startup.js';
 import { benchDir, cpuSeconds, fixtureDir, median, quartiles, repoRoot, rssMb, runtimeTsconfig, sleep, spawnChild, type Child, type Message } from './lib/common.js';
 
 const argv = process.argv.slice(2);
@@ -406,6 +407,14 @@ async function memorySection(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- 6. Start-up
+async function startupSection(): Promise<void> {
+  const s = await measureStartup({ rounds: quick ? 5 : 7 });
+  table('Start-up (this machine)', ['what', 'klue', 'bare', 'ratio', 'target'], startupRows(s));
+  console.log(`  medians of ${s.rounds} rounds after a warm-up, the pairs interleaved; ratios: median of per-round ratios (middle half), or of the medians; RSS once it stopped growing for 2 s (at most 5 s)`);
+  results.startup = s;
+}
+
 try {
   console.log(`klue bench${quick ? ' (--quick)' : ''}: redis ${redis.url}, appendonly off`);
   results.machine = machine();
@@ -414,6 +423,7 @@ try {
   if (runs('worker')) await workerSection();
   if (runs('e2e')) await e2eSection();
   if (runs('memory')) await memorySection();
+  if (runs('startup')) await startupSection();
 } finally {
   admin.disconnect();
   await stopAndClean(redis);
