@@ -1,5 +1,6 @@
-// The public API of klue. Async tasks are exported from 'klue/async'.
-export { loadConfig, type LoadConfigOptions } from './core/config/load-config.js';
+// `klue`: what handler code uses at run time. It loads no HTTP server, queue client, spec parser
+// or JWT library: async tasks are in 'klue/async'; loading and starting a service, and issuing
+// tokens, in 'klue/server'.
 export { config } from './core/config/current-config.js';
 export type { KlueConfig, AsyncConfig, JwtConfig, DashboardConfig } from './core/config/config-types.js';
 
@@ -26,8 +27,5 @@ export { KlueError, type ErrorBody, type KlueErrorOptions } from './core/errors/
 export { ERROR_CATALOG, ERROR_CODES, type ErrorCode } from './core/errors/catalog.js';
 export { addErrorReporter, type ErrorReporter, type ErrorReport } from './core/errors/reporter.js';
 
-export { generateToken, type GenerateTokenOptions } from './auth/jwt.js';
-
 export type { HandlerInput, Handler } from './service/handler.js';
-export { loadService, type Service, type ServiceSetup } from './service/load-service.js';
-export { createApp, type CreateAppOptions } from './http/create-app.js';
+export type { ServiceSetup } from './service/load-service.js';

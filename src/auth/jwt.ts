@@ -1,7 +1,12 @@
 import type { KeyObject, webcrypto } from 'node:crypto';
-import { errors as joseErrors, importPKCS8, importSPKI, jwtVerify, SignJWT } from 'jose';
+// jose's own entry points, not its index (which loads every JWS/JWE/JWK module): a verifier
+// loads verification only; `jose/jwt/sign` is imported when a token is issued.
+import { JWTExpired } from 'jose/errors';
+import { importPKCS8, importSPKI } from 'jose/key/import';
+import { jwtVerify } from 'jose/jwt/verify';
 import type { JwtConfig } from '../core/config/config-types.js';
 import type { UserClaims } from '../core/context/context.js';
+import { loadedConfig } from '../core/config/current-config.js';
 import { KlueError } from '../core/errors/klue-error.js';
 import { parseDuration } from '../util/duration.js';
 import { authorizationHeader, bearerToken, type RequestHeaders } from './authorization.js';
@@ -17,7 +22,8 @@ export function useJwtConfig(config: JwtConfig): void {
 }
 
 function activeConfig(config?: JwtConfig): JwtConfig {
-  const c = config ?? active.config;
+  // A worker loads no verifier: its service's config holds the same settings.
+  const c = config ?? active.config ?? loadedConfig()?.jwt;
   if (!c) throw new KlueError('CONFIG_INVALID', 'No JWT config loaded: load a service first or pass its jwt config');
   return c;
 }
@@ -63,7 +69,7 @@ export class JwtVerifier {
         issuer: this.config.issuer,
       }));
     } catch (err) {
-      if (err instanceof joseErrors.JWTExpired) throw new KlueError('TOKEN_EXPIRED', undefined, { cause: err });
+      if (err instanceof JWTExpired) throw new KlueError('TOKEN_EXPIRED', undefined, { cause: err });
       if (err instanceof KlueError) throw err;
       throw new KlueError('TOKEN_INVALID', `Token rejected: ${(err as Error).message}`, { cause: err });
     }
@@ -110,6 +116,7 @@ export async function generateToken(options: GenerateTokenOptions): Promise<stri
       : typeof options.expiresIn === 'number'
         ? options.expiresIn
         : Math.round(parseDuration(options.expiresIn, 'expiresIn') / 1000);
+  const { SignJWT } = await import('jose/jwt/sign');
   const now = Math.floor(Date.now() / 1000);
   let jwt = new SignJWT({ ...(options.data ?? {}) })
     .setProtectedHeader({ alg: c.algorithm, typ: 'JWT' })

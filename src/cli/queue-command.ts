@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../core/config/load-config.js';
 import type { QueueAdmin } from '../tasks/transport/queue-admin.js';
-import { loadService } from '../service/load-service.js';
-import { importTaskModules } from '../service/task-modules.js';
 import { parseDuration } from '../util/duration.js';
 import { printTable } from './print-table.js';
 
@@ -13,11 +10,17 @@ interface CommonOptions {
 
 /** Loads the service (so its tasks and their queues are known) and opens its queues. */
 async function withAdmin<T>(opts: CommonOptions, fn: (admin: QueueAdmin) => Promise<T>): Promise<T> {
+  // Imported here: every klue command registers these commands, and only these run them.
+  const [{ loadConfig }, { loadService }, { importTaskModules }, { ensureRedis }, { QueueAdmin }] = await Promise.all([
+    import('../core/config/load-config.js'),
+    import('../service/load-service.js'),
+    import('../service/task-modules.js'),
+    import('../process/embedded-redis.js'),
+    import('../tasks/transport/queue-admin.js'),
+  ]);
   const config = await loadConfig({ env: opts.env });
-  await loadService(config);
+  await loadService(config, { http: false });
   await importTaskModules(config);
-  // Imported here: every klue process registers these commands, and a worker runs none of them.
-  const [{ ensureRedis }, { QueueAdmin }] = await Promise.all([import('../process/embedded-redis.js'), import('../tasks/transport/queue-admin.js')]);
   // An embedded Redis that is not running is started for the command and stopped after it.
   const redis = config.async.mode === 'queue' ? await ensureRedis(config) : undefined;
   const admin = new QueueAdmin(config);

@@ -6,11 +6,8 @@ import { KlueError } from '../core/errors/klue-error.js';
 import { rootLogger, type Logger } from '../core/log/logger.js';
 import { redactUrl } from '../core/log/redact-url.js';
 import type { Service } from '../service/load-service.js';
-import { registerDashboard } from './dashboard.js';
-import { observeUnmatched, registerHttpMetrics } from './http-metrics.js';
-import { registerMetricsEndpoint } from './metrics-endpoint.js';
 import { registerBuiltins } from './builtins.js';
-import { registerDocs } from './docs.js';
+import { servedDashboard } from './dashboard-auth.js';
 import { clientErrorHandler, sendError } from './error-response.js';
 import { registerOperations, toFastifyPath } from './operation-route.js';
 
@@ -88,23 +85,35 @@ export async function createApp(service: Service, options: CreateAppOptions = {}
   app.setErrorHandler(async (err, request, reply) => {
     await sendError(err, request, reply);
   });
-  const timed = Boolean(config.metrics_path);
+  // What an app may serve is imported only when it does: the metrics (prom-client), Swagger UI
+  // and the queue dashboard (bull-board, BullMQ) each load modules the others do not need.
+  const metricsPath = config.metrics_path;
+  const timing = metricsPath ? await import('./http-metrics.js') : undefined;
   app.setNotFoundHandler(async (request, reply) => {
     const error = app.supportedMethods.includes(request.method)
       ? new KlueError('ROUTE_NOT_FOUND', `No operation for ${request.method} ${request.url.split('?')[0]}`)
       : new KlueError('METHOD_NOT_IMPLEMENTED', `The server does not implement the method ${request.method}`);
     await sendError(error, request, reply);
-    if (timed) observeUnmatched(request, reply);
+    timing?.observeUnmatched(request, reply);
   });
   // Before any route is added: it hooks each route as it is made.
-  if (timed) registerHttpMetrics(app);
+  timing?.registerHttpMetrics(app);
 
   const prefixes = new Map(service.apis.map((a) => [a.spec.name, config.serve_base_path ? specBasePath(a.spec) : '']));
   registerOperations(app, service, (api) => prefixes.get(api) ?? '');
   const taken = new Set(service.operations.map((op) => `${op.method.toUpperCase()} ${(prefixes.get(op.api) ?? '') + toFastifyPath(op.path)}`));
   registerBuiltins(app, service, taken);
-  if (options.docs ?? true) await registerDocs(app, service);
-  if (config.metrics_path) registerMetricsEndpoint(app, config, config.metrics_path);
-  await registerDashboard(app, service);
+  if (options.docs ?? true) {
+    const { registerDocs } = await import('./docs.js');
+    await registerDocs(app, service);
+  }
+  if (metricsPath) {
+    const { registerMetricsEndpoint } = await import('./metrics-endpoint.js');
+    registerMetricsEndpoint(app, config, metricsPath);
+  }
+  if (servedDashboard(config)) {
+    const { registerDashboard } = await import('./dashboard.js');
+    await registerDashboard(app, service);
+  }
   return app;
 }

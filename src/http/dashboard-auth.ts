@@ -1,11 +1,16 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authorizationHeader, bearerToken, sameSecret } from '../auth/authorization.js';
 import type { JwtVerifier } from '../auth/jwt.js';
-import type { DashboardConfig } from '../core/config/config-types.js';
+import type { DashboardConfig, KlueConfig } from '../core/config/config-types.js';
 import { KlueError } from '../core/errors/klue-error.js';
 import { sendError } from './error-response.js';
 
 export const DASHBOARD_COOKIE = 'klue_dashboard';
+
+/** The dashboard's config when the app serves one: configured, and tasks go through Redis. */
+export function servedDashboard(config: KlueConfig): DashboardConfig | undefined {
+  return config.with_async && config.async.mode === 'queue' ? config.async.dashboard : undefined;
+}
 
 function cookie(request: FastifyRequest, name: string): string | undefined {
   for (const part of (request.headers.cookie ?? '').split(';')) {

@@ -6,7 +6,7 @@ import { KlueError } from '../core/errors/klue-error.js';
 import { QueueAdmin } from '../tasks/transport/queue-admin.js';
 import { sendError } from './error-response.js';
 import type { Service } from '../service/load-service.js';
-import { dashboardCookie, dashboardGuard, hasAdminClaim } from './dashboard-auth.js';
+import { dashboardCookie, dashboardGuard, hasAdminClaim, servedDashboard } from './dashboard-auth.js';
 
 // bull-board's retry routes (its routes.js): a retry through them runs an envelope that already
 // ran to its end, which workers refuse unless the operator's retry allows it. dashboard.test.ts
@@ -30,8 +30,8 @@ async function allowDashboardRetry(admin: QueueAdmin, path: string): Promise<voi
 /** Mounts bull-board at `async.dashboard.path` (default `/admin/queues`) behind the dashboard guard. */
 export async function registerDashboard(app: FastifyInstance, service: Service): Promise<void> {
   const { config, jwt } = service;
-  const dashboard = config.async.dashboard;
-  if (!dashboard || !config.with_async || config.async.mode !== 'queue') return;
+  const dashboard = servedDashboard(config);
+  if (!dashboard) return;
   if (!dashboard.basic_password && !jwt) {
     throw new KlueError('CONFIG_INVALID', `${config.file}: async.dashboard: needs basic_user/basic_password or a jwt_secret/jwt_public_key`);
   }

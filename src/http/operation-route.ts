@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { describeAjvErrors } from '../spec/ajv.js';
+import { describeAjvErrors } from '../spec/ajv-errors.js';
 import { tagModel } from '../spec/models.js';
 import { hasPending, settlePending } from '../tasks/caller/pending.js';
 import { runInContext, type ContextStore, type KlueContext } from '../core/context/context.js';
