@@ -5,7 +5,6 @@ import { isProduction, type KlueConfig } from '../core/config/config-types.js';
 import { loadConfig } from '../core/config/load-config.js';
 import { contextStorage } from '../core/context/context.js';
 import { createRootLogger, type Logger } from '../core/log/logger.js';
-import { addMetricsSource } from '../http/metrics-endpoint.js';
 import { serve, type RunningServer } from '../http/serve.js';
 import { loadService } from '../service/load-service.js';
 import { klueBin } from '../process/klue-bin.js';
@@ -52,36 +51,29 @@ function writeTypes(config: KlueConfig, env: string | undefined, log: Logger): v
 export async function startCommand(opts: StartOptions): Promise<void> {
   const config = await loadConfig({ env: opts.env });
   const log = createRootLogger({ service: config.name, role: 'server' });
-  // Everything is validated before anything is started, so a broken service leaves nothing running.
-  await loadService(config);
   const queued = config.with_async && config.async.mode === 'queue';
   const redis = queued ? await ensureRedis(config) : undefined;
-  let server: RunningServer;
-  try {
-    server = await serve(config, { port: opts.port, host: opts.host, logger: log });
-  } catch (err) {
-    // e.g. the port is taken: the embedded redis-server this command started must not outlive it.
-    await redis?.stop();
-    throw err;
-  }
-  log.info({ url: server.url, operations: server.service.operations.length, context_propagation: contextStorage.propagation }, `${config.name} listening`);
-  // Once serving: the types are for the editor, and writing them took half a second of start-up.
-  if (!isProduction(config)) writeTypes(config, opts.env, log);
+  const workers = queued && opts.worker ? (opts.workers ?? config.async.workers) : 0;
+  const types = () => {
+    if (!isProduction(config)) writeTypes(config, opts.env, log);
+  };
 
+  let server: RunningServer | undefined;
   let supervisor: Supervisor | undefined;
   let stopping: Promise<never> | undefined;
   // Giving up on the workers and a shutdown signal may both ask; the first one's exit code wins.
   const stop = (code: number): Promise<never> =>
     (stopping ??= (async () => {
       log.info('shutting down');
-      await Promise.all([server.close(), supervisor?.stop()]);
+      await Promise.all([server?.close(), supervisor?.stop()]);
       await redis?.stop();
       log.info({ exit_code: code }, 'stopped');
       log.flush();
       process.exit(code);
     })());
-  const workers = opts.worker ? (opts.workers ?? config.async.workers) : 0;
-  if (queued && workers > 0) {
+  if (workers > 0) {
+    // Started while the server loads, not after: each worker loads the service itself (and
+    // fails the same way on a broken one), so it serves about when the server does.
     supervisor = startWorkers(config, {
       count: workers,
       args: opts.env ? ['--env', opts.env] : [],
@@ -89,9 +81,29 @@ export async function startCommand(opts: StartOptions): Promise<void> {
         log.fatal({ reason }, 'workers keep failing; stopping klue');
         void stop(1);
       },
+      // The types are for the editor: written once a worker serves, not while it loads.
+      onServing: types,
     });
+  }
+  try {
+    // Everything is validated before the server listens; a broken service leaves nothing running.
+    await loadService(config);
+    server = await serve(config, { port: opts.port, host: opts.host, logger: log });
+  } catch (err) {
+    // e.g. a spec error or the port is taken: the workers and the embedded redis-server this
+    // command started must not outlive it.
+    await supervisor?.stop();
+    await redis?.stop();
+    throw err;
+  }
+  log.info({ url: server.url, operations: server.service.operations.length, context_propagation: contextStorage.propagation }, `${config.name} listening`);
+  if (supervisor) {
+    // The server's /metrics includes the workers'; the module is loaded only when metrics are served.
+    const metricsEndpoint = config.metrics_path ? await import('../http/metrics-endpoint.js') : undefined;
     const workersMetrics = supervisor;
-    addMetricsSource(() => workersMetrics.collectMetrics());
+    metricsEndpoint?.addMetricsSource(() => workersMetrics.collectMetrics());
+  } else {
+    types();
   }
   onShutdownSignal(() => stop(0));
 }

@@ -7,7 +7,7 @@ import { printTable } from './print-table.js';
 /** `klue tasks`: every task the service defines, with its options and the config defaults applied. */
 export async function tasksCommand(opts: { env?: string; json?: boolean }): Promise<void> {
   const config = await loadConfig({ env: opts.env });
-  await loadService(config);
+  await loadService(config, { http: false });
   await importTaskModules(config);
   const a = config.async;
   const rows = registeredTasks()

@@ -25,7 +25,12 @@ export interface SupervisorOptions {
   stdout?: Writable;
   /** Where worker stderr lines go. Default `process.stderr`. */
   stderr?: Writable;
+  /** Called once, when the first worker has started serving. Default none. */
+  onServing?: () => void;
 }
+
+/** The IPC message a worker sends once it takes tasks. */
+export const SERVING_MESSAGE = 'klue:serving';
 
 export interface Supervisor {
   /** Pids of the workers running now. */
@@ -92,6 +97,7 @@ export function startWorkers(config: KlueConfig, options: SupervisorOptions): Su
   if (config.async.redis_url) env.REDIS_URL = config.async.redis_url;
   let stopping = false;
   let gaveUp = false;
+  let served = false;
   const slots: Slot[] = Array.from({ length: options.count }, (_, i) => ({ n: i + 1, startedAt: 0, fastFailures: 0, lastLines: [] }));
 
   const giveUp = (slot: Slot, how: string) => {
@@ -112,6 +118,11 @@ export function startWorkers(config: KlueConfig, options: SupervisorOptions): Su
     m.workersUp.inc();
     pipeLines(child.stdout, stdout, slot);
     pipeLines(child.stderr, stderr, slot);
+    child.on('message', (m: unknown) => {
+      if ((m as { type?: unknown } | null)?.type !== SERVING_MESSAGE || served) return;
+      served = true;
+      options.onServing?.();
+    });
     let ended = false;
     const onEnd = (how: string, code: number | null, signal: string | null) => {
       if (ended) return;

@@ -9,6 +9,7 @@ import { importTaskModules } from '../service/task-modules.js';
 import { releaseStartupMemory } from './startup-memory.js';
 import { startWorker } from '../tasks/run/worker.js';
 import { answerMetricsRequests } from '../telemetry/worker-metrics-ipc.js';
+import { SERVING_MESSAGE } from './supervisor.js';
 import { SHUTDOWN_SIGNALS } from './shutdown-signal.js';
 import { waitAtMost } from '../util/wait-at-most.js';
 
@@ -56,14 +57,21 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   if (supervised) process.once('disconnect', leaveOrphaned);
   const config = await loadConfig({ dir: options.dir, env: options.env });
   const log = createRootLogger({ service: config.name, role: 'worker' });
-  await loadService(config);
+  // A worker validates no request: models compile when a task first builds one.
+  await loadService(config, { http: false });
   const modules = await importTaskModules(config);
   if (modules.length) log.debug({ modules }, 'async: imported task modules');
-  // Before the cap check, so that it compares the cap with what the worker keeps, not with
-  // what loading it took.
-  const releaseMs = releaseStartupMemory();
-  if (releaseMs !== undefined) log.debug({ ms: Math.round(releaseMs) }, 'async: released the memory loading the service took');
-  checkMemoryCap(config);
+  const release = () => {
+    const releaseMs = releaseStartupMemory();
+    if (releaseMs !== undefined) log.debug({ ms: Math.round(releaseMs) }, 'async: released the memory loading the service took');
+  };
+  const capped = config.async.max_memory_mb !== undefined;
+  if (capped) {
+    // Before the cap check, so that it compares the cap with what the worker keeps, not with
+    // what loading it took.
+    release();
+    checkMemoryCap(config);
+  }
   await startAsync(config, 'worker');
   // Listening before the worker takes tasks, which it starts doing as startWorker returns: a
   // signal after that, with no listener, would end the process by its default action, the tasks
@@ -82,7 +90,12 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<number>
   const worker = await startWorker(config, { queues: options.queues, concurrency: options.concurrency });
   // In the same turn as startWorker's return: no signal is handled in between.
   serving = true;
+  // Otherwise once it serves: the collection holds the event loop for a moment, which should
+  // not delay the first task of a worker that just replaced a killed one.
+  if (!capped) setTimeout(release, 1000).unref();
   answerMetricsRequests();
+  // Tells a supervising `klue start` (which waits with work that would compete for the CPU).
+  process.send?.({ type: SERVING_MESSAGE });
   let metricsServer: { close(): Promise<void> } | undefined;
   if (options.metricsPort !== undefined) {
     // Imported only when asked for: a worker under `klue start` reports through its server.

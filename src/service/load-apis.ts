@@ -1,3 +1,4 @@
+import type { ValidateFunction } from 'ajv';
 import { KlueError } from '../core/errors/klue-error.js';
 import { registerApi } from '../spec/api-pool.js';
 import { loadBinding } from './binding.js';
@@ -20,12 +21,26 @@ function compileOrFail(schemas: SchemaSet, spec: SpecFile, where: string, schema
   }
 }
 
+/** A model's validator, compiled the first time a model is built: a worker builds few kinds, if any. */
+function lazyValidator(compile: () => ValidateFunction): ValidateFunction {
+  let compiled: ValidateFunction | undefined;
+  const validate = ((data: unknown) => {
+    compiled ??= compile();
+    const ok = compiled(data);
+    validate.errors = compiled.errors;
+    return ok;
+  }) as ValidateFunction;
+  return validate;
+}
+
 /**
  * Loads every spec file: validates it, registers its definitions as models (with their
- * `x-parent` classes) and in `ApiPool`, and extracts its operations. Everything that can be
- * wrong with a spec fails here, at start-up, naming the file and JSON path.
+ * `x-parent` classes) and in `ApiPool`, and extracts its operations. With `compileAll` (a
+ * server) every model's and operation's validator is compiled now, so that everything that can
+ * be wrong with a spec fails here, at start-up, naming the file and JSON path; without it (a
+ * worker, which validates no request) models compile when first built and operations never.
  */
-export async function loadApis(dir: string, files: string[], schemas: SchemaSet): Promise<LoadedApi[]> {
+export async function loadApis(dir: string, files: string[], schemas: SchemaSet, compileAll = true): Promise<LoadedApi[]> {
   const specs: SpecFile[] = [];
   for (const file of files) specs.push(await loadSpecFile(file, dir));
   const names = new Map<string, string>();
@@ -42,7 +57,8 @@ export async function loadApis(dir: string, files: string[], schemas: SchemaSet)
     const defsWhere = spec.major === 2 ? 'definitions' : 'components.schemas';
     for (const [name, schema] of Object.entries(defs)) {
       const where = `${defsWhere}.${name}`;
-      const validate = compileOrFail(schemas, spec, where, { $ref: definitionRef(spec.name, name) });
+      const ref = { $ref: definitionRef(spec.name, name) };
+      const validate = compileAll ? compileOrFail(schemas, spec, where, ref) : lazyValidator(() => compileOrFail(schemas, spec, where, ref));
       let parent: { prototype: object } | undefined;
       const parentRef = schema['x-parent'];
       if (typeof parentRef === 'string') {
@@ -56,7 +72,7 @@ export async function loadApis(dir: string, files: string[], schemas: SchemaSet)
     }
     registerApi(spec.name, spec.file, spec.doc, Object.keys(defs));
     const operations = extractOperations(spec);
-    for (const op of operations) {
+    for (const op of compileAll ? operations : []) {
       for (const [part, schema] of [['params', op.params], ['querystring', op.querystring], ['headers', op.headers], ['body', op.body]] as const) {
         if (schema) compileOrFail(schemas, spec, `${op.where} (${part})`, schema);
       }

@@ -30,6 +30,15 @@ export interface Service {
   jwt?: JwtVerifier;
 }
 
+export interface LoadServiceOptions {
+  /**
+   * The service will answer HTTP requests: every model's and operation's validator is compiled
+   * now, so a spec mistake fails start-up, and the JWT verifier is made. Default true; a worker
+   * and the CLI pass false (they validate no request; models compile when first built).
+   */
+  http?: boolean;
+}
+
 const loaded = new WeakMap<KlueConfig, Promise<Service>>();
 
 async function loadSetup(config: KlueConfig): Promise<void> {
@@ -46,13 +55,14 @@ async function loadSetup(config: KlueConfig): Promise<void> {
   }
 }
 
-async function load(config: KlueConfig): Promise<Service> {
+async function load(config: KlueConfig, http: boolean): Promise<Service> {
   useConfig(config);
   useContextPropagation(config.context_propagation);
   const schemas = new SchemaSet();
-  const apis = await loadApis(config.dir, config.apis, schemas);
+  const apis = await loadApis(config.dir, config.apis, schemas, http);
+  const hasJwt = Boolean(config.jwt.secret ?? config.jwt.publicKey);
   let jwt: JwtVerifier | undefined;
-  if (config.jwt.secret ?? config.jwt.publicKey) {
+  if (hasJwt && http) {
     // Imported only for a service with JWT keys: jose is some fifty modules every worker and
     // every server would load otherwise.
     const { JwtVerifier, useJwtConfig } = await import('../auth/jwt.js');
@@ -73,7 +83,7 @@ async function load(config: KlueConfig): Promise<Service> {
       const other = seen.get(key);
       if (other) throw new KlueError('SPEC_INVALID', `${where}: ${key} is also declared at ${other}`);
       seen.set(key, where);
-      if (op.requiresAuth && !jwt) {
+      if (op.requiresAuth && !hasJwt) {
         throw new KlueError('CONFIG_INVALID', `${where}: requires auth but ${config.file} sets no jwt_secret or jwt_public_key`);
       }
       const handler = await loadBinding(config.dir, op.binding, `${where}.x-bind-server`);
@@ -92,10 +102,10 @@ async function load(config: KlueConfig): Promise<Service> {
  * all, so that any mistake fails start-up with its file and JSON path. The server and the
  * worker both start from here, which is why a worker knows the same models and modules.
  */
-export function loadService(config: KlueConfig): Promise<Service> {
+export function loadService(config: KlueConfig, options: LoadServiceOptions = {}): Promise<Service> {
   let service = loaded.get(config);
   if (!service) {
-    service = load(config);
+    service = load(config, options.http ?? true);
     loaded.set(config, service);
   }
   return service;

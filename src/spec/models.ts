@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import { KlueError } from '../core/errors/klue-error.js';
-import { describeAjvErrors } from './ajv.js';
+import { describeAjvErrors } from './ajv-errors.js';
 import { processSingleton } from '../util/process-singleton.js';
 
 /** Non-enumerable marker carried by model objects: their qualified name `<api>.<Definition>`. */

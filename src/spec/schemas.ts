@@ -10,12 +10,32 @@ import { definitionsId, type JsonSchema } from './json-schema.js';
  */
 export class SchemaSet {
   readonly exact: Ajv2020 = createAjv({ useDefaults: false });
-  readonly request: Ajv2020 = createAjv({ useDefaults: true });
-  readonly coercing: Ajv2020 = createAjv({ coerceTypes: 'array', useDefaults: true });
+  private readonly docs: { $id: string; $defs: Record<string, JsonSchema> }[] = [];
+  private requestAjv: Ajv2020 | undefined;
+  private coercingAjv: Ajv2020 | undefined;
+
+  /**
+   * The validators of request bodies and of path, query and header strings: made when the HTTP
+   * side first asks (a worker never does). `exact` has checked every definition against the
+   * meta-schema already; checking again costs a meta-schema compile per instance.
+   */
+  get request(): Ajv2020 {
+    return (this.requestAjv ??= this.withDefinitions(createAjv({ useDefaults: true, validateSchema: false })));
+  }
+
+  get coercing(): Ajv2020 {
+    return (this.coercingAjv ??= this.withDefinitions(createAjv({ coerceTypes: 'array', useDefaults: true, validateSchema: false })));
+  }
+
+  private withDefinitions(ajv: Ajv2020): Ajv2020 {
+    for (const doc of this.docs) ajv.addSchema(doc);
+    return ajv;
+  }
 
   addDefinitions(api: string, defs: Record<string, JsonSchema>): void {
     const doc = { $id: definitionsId(api), $defs: defs };
-    for (const ajv of [this.exact, this.request, this.coercing]) ajv.addSchema(doc);
+    this.docs.push(doc);
+    for (const ajv of [this.exact, this.requestAjv, this.coercingAjv]) ajv?.addSchema(doc);
   }
 
   compileExact(schema: JsonSchema): ValidateFunction {

@@ -33,7 +33,9 @@ describe.each(['SIGINT', 'SIGHUP'] as const)('%s to the process group of klue st
     klue = spawnKlue(['start', '--port', String(port), '--host', '127.0.0.1'], { cwd: svc.dir, env, detached: true });
     const started = await klue.waitForLine((l) => l.msg === 'async: started embedded redis-server', 30_000, 'the embedded Redis');
     redisPid = started.pid as number;
+    // The worker loads while the server does: either may be ready first.
     await klue.waitForLine(isMsg('async: worker serving'), 30_000, 'the worker');
+    await klue.waitForLine((l) => l.msg === 'hello listening', 30_000, 'the server');
     // A task queued just before the signal: a run that found Redis gone would log an error.
     expect((await getJson(`http://127.0.0.1:${port}/async`)).status).toBe(200);
     const klueStart = klue.child.pid!;

@@ -9,6 +9,11 @@ export function useConfig(config: KlueConfig): void {
   current.config = config;
 }
 
+/** The loaded service's config, or undefined before a service is loaded. */
+export function loadedConfig(): KlueConfig | undefined {
+  return current.config;
+}
+
 /** The loaded service's config: `config().get('uuid_file_path')` reads any key of klue-config.yaml. */
 export function config(): KlueConfig {
   const c = current.config;

@@ -64,12 +64,19 @@ function validate(file: string, raw: Record<string, unknown>): void {
   throw new KlueError('CONFIG_INVALID', `${file}: ${problems.join('; ')}`, { details: { file, problems } });
 }
 
+/** A top-level `swagger:` / `openapi:` key, in YAML (at the start of a line) or JSON. */
+const SPEC_KEY = /^(?:swagger|openapi)\s*:|"(?:swagger|openapi)"\s*:/m;
+
+/**
+ * Whether a file the default globs matched is a spec rather than a fragment that specs $ref.
+ * By its text, not by parsing it: the spec loader parses it anyway, and reports its syntax
+ * errors with their position.
+ */
 function isSpecDocument(file: string): boolean {
   try {
-    const doc = parseYaml(readFileSync(file, 'utf8')) as unknown;
-    return isObject(doc) && ('swagger' in doc || 'openapi' in doc);
+    return SPEC_KEY.test(readFileSync(file, 'utf8'));
   } catch {
-    return true; // let the spec loader report the syntax error with its position
+    return true; // unreadable: let the spec loader say why
   }
 }
 

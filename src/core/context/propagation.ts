@@ -28,8 +28,8 @@ function alsBackend<T>(): Backend<T> {
  * around each promise reaction to what was current when that reaction's promise was made (the
  * derived promise of a `then`, the one V8 makes for an `await`). That is what AsyncLocalStorage
  * does for promises, without async_hooks' ids, resource stack and per-resource callbacks, which
- * on Node 20 cost a bare Fastify route 14 % of its requests per second (`npm run bench`, run 14:
- * c'/c 0.86, 26 µs of CPU per request against 23; with these hooks c''/c 0.96, 23 µs).
+ * on Node 20 and 22 cost a bare Fastify route a noticeable share of its requests per second
+ * (`npm run bench` measures both as c' and c''; docs/benchmarks.md has the figures).
  */
 function promiseBackend<T>(): Backend<T> {
   const STORE = Symbol('klue.context');

@@ -2,7 +2,7 @@ import type { KlueConfig } from '../../core/config/config-types.js';
 import { rootLogger } from '../../core/log/logger.js';
 import { processSingleton } from '../../util/process-singleton.js';
 import type { TaskResult } from '../envelope/codec.js';
-import { Producer, type EnqueueItem } from './producer.js';
+import type { EnqueueItem, Producer } from './producer.js';
 import { resolveSecret } from '../secret.js';
 
 /** A call submitted to the in-process runner. */
@@ -71,6 +71,8 @@ export async function startAsync(config: KlueConfig, role: 'server' | 'worker'):
     runtime.inline = new inline.InlineRunner(config, secret);
   } else {
     const log = rootLogger();
+    // Loaded here: BullMQ and ioredis are for processes that queue, not for every `klue/async` import.
+    const { Producer } = await import('./producer.js');
     runtime.producer = new Producer(config, log);
     if (!(await runtime.producer.ready(2000))) {
       log.warn('async: Redis does not answer yet; task calls fail with ASYNC_UNAVAILABLE until it does');
