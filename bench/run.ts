@@ -164,7 +164,7 @@ async function httpSection(): Promise<void> {
     const spread = { a_over_b: aOverB.middle, b_over_c: bOverC.middle };
     table(`1. HTTP, 50 connections, ${S.httpSeconds} s x ${S.httpRounds} rounds, the variants interleaved (medians)`, ['endpoint', 'req/s', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'redis CPU µs/req', 'load gen CPU µs/req', 'errors'],
       variants.map((v) => [v.label, fmt(m[v.key]?.rps), fmt(m[v.key]?.p50, 1), fmt(m[v.key]?.p99, 1), fmt(m[v.key]?.serverCpuUsPerReq), fmt(m[v.key]?.redisCpuUsPerReq), fmt(m[v.key]?.loadCpuUsPerReq), fmt(m[v.key]?.errors)]));
-    console.log(`  ratios (median of per-round ratios): a/b ${ratios.a_over_b} (middle half ${spread.a_over_b.join('–')}; target >= 0.8), b/c ${ratios.b_over_c} (middle half ${spread.b_over_c.join('–')}; target >= 0.8), b/c' ${ratios.b_over_c_als}, c'/c ${ratios.c_als_over_c}, c''/c ${ratios.c_ctx_over_c}, d/c ${ratios.d_over_c}, a/d ${ratios.a_over_d}`);
+    console.log(`  ratios (median of per-round ratios): a/d ${ratios.a_over_d} (target >= 1.15: klue's task-queuing endpoint against a Fastify route calling queue.add()), a/b ${ratios.a_over_b} (middle half ${spread.a_over_b.join('–')}), b/c ${ratios.b_over_c} (middle half ${spread.b_over_c.join('–')}), b/c' ${ratios.b_over_c_als}, c'/c ${ratios.c_als_over_c}, c''/c ${ratios.c_ctx_over_c}, d/c ${ratios.d_over_c}`);
 
     // When the machine's cores are the limit (server, Redis and load generator share them), a
     // variant's req/s goes as the inverse of all the CPU one of its requests costs: this is the
@@ -223,7 +223,7 @@ async function enqueueSection(): Promise<void> {
     ['klue task call', fmt(m.at1000.klue.rate), fmt(m.at1000.klue.p50Us), fmt(m.at1000.klue.p99Us)],
     ['raw queue.add()', fmt(m.at1000.raw.rate), fmt(m.at1000.raw.p50Us), fmt(m.at1000.raw.p99Us)],
   ]);
-  console.log(`  ratio klue/raw calls/s ${ratio(m.sequential.klue.callsPerSec, m.sequential.raw.callsPerSec)}; klue p99 at 1,000/s ${fmt(m.at1000.klue.p99Us)} µs (target <= 1,500)`);
+  console.log(`  ratio klue/raw calls/s ${ratio(m.sequential.klue.callsPerSec, m.sequential.raw.callsPerSec)}; klue p99 at 1,000/s ${fmt(m.at1000.klue.p99Us)} µs (target: within raw's, ${fmt(m.at1000.raw.p99Us)} µs)`);
   results.enqueue = { n: S.enqueueN, sequential: seqRounds, at1000: pacedRounds, medians: m };
 }
 
@@ -281,7 +281,7 @@ async function workerSection(): Promise<void> {
     };
     rows.push([String(concurrency), fmt(k), fmt(raw), fmt(rawAls), fmt(rawCtx), `${paired('klue', 'raw')} (${middle.join('–')})`, `${cpuRatio} (${fmt(cpu.klue)} · ${fmt(cpu.raw)} µs)`, String(paired('raw-als', 'raw')), String(paired('raw-ctx', 'raw'))]);
   }
-  table(`3. Worker: ${S.workerN.toLocaleString('en-US')} no-op tasks queued beforehand, x ${S.workerRounds} rounds (median tasks/s; ratios: median of per-round ratios)`, ['concurrency', 'klue worker', 'raw BullMQ Worker', 'raw + AsyncLocalStorage', "raw + klue's context", 'klue/raw (middle half; target >= 0.9)', 'by CPU per task (klue · raw)', 'raw+ALS/raw', 'raw+ctx/raw'], rows);
+  table(`3. Worker: ${S.workerN.toLocaleString('en-US')} no-op tasks queued beforehand, x ${S.workerRounds} rounds (median tasks/s; ratios: median of per-round ratios)`, ['concurrency', 'klue worker', 'raw BullMQ Worker', 'raw + AsyncLocalStorage', "raw + klue's context", 'klue/raw (middle half; target >= 0.85)', 'by CPU per task (klue · raw)', 'raw+ALS/raw', 'raw+ctx/raw'], rows);
   results.worker = { n: S.workerN, ...out };
 }
 

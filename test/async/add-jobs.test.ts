@@ -1,4 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { Queue, Worker, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +17,18 @@ const OPTS: JobsOptions = {
   removeOnComplete: { count: 100 },
   removeOnFail: { count: 5000 },
 };
+
+describe('add-jobs.lua', () => {
+  it("names the installed BullMQ's addStandardJob script by its hash: an upgrade that changes it fails here", () => {
+    const lua = readFileSync(new URL('../../src/tasks/transport/add-jobs.lua', import.meta.url), 'utf8');
+    const header = /^-- Mirrors: bullmq (\S+), (\S+)\n-- sha256: ([0-9a-f]{64})$/m.exec(lua);
+    expect(header, 'the Mirrors / sha256 header lines').not.toBeNull();
+    const [, , script, hash] = header ?? [];
+    const bullmqDir = dirname(createRequire(import.meta.url).resolve('bullmq/package.json'));
+    const installed = createHash('sha256').update(readFileSync(join(bullmqDir, script ?? ''))).digest('hex');
+    expect(installed, `bullmq's ${script} changed: compare it with add-jobs.lua, bring that in line, then update its header`).toBe(hash);
+  });
+});
 
 let redis: Redis;
 const queues: Queue[] = [];

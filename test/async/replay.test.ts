@@ -46,9 +46,9 @@ afterAll(async () => {
 
 async function finished(id: string | undefined): Promise<Job> {
   return waitFor(async () => {
-    const job = await h.rawQueue().getJob(id ?? '');
-    const state = await job?.getState();
-    return state === 'completed' || state === 'failed' ? job : undefined;
+    // The state first, then the job: a job read before it finished would be a stale copy.
+    const state = await h.rawQueue().getJobState(id ?? '');
+    return state === 'completed' || state === 'failed' ? h.rawQueue().getJob(id ?? '') : undefined;
   }, 10_000, `job ${id} to finish`);
 }
 

@@ -231,7 +231,9 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string, ledg
           return runFailed(new PermanentError((err as Error).message, { cause: err }), run, payload, store, plan.label, started, ledger);
         }
         plan.completed.record((performance.now() - started) / 1000);
-        return ledger.finish(run.queue, payload.id, payload.exp).then(() => result);
+        // Not awaited: the ledger writes it before the job's completion on the same connection.
+        ledger.finish(run.queue, payload.id, payload.exp).catch((err: unknown) => ledgerFailed(err, payload, store));
+        return result;
       },
       (err: unknown) => {
         store.end();
@@ -240,6 +242,11 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string, ledg
       },
     );
   });
+}
+
+/** A record that did not reach the ledger: the envelope could run again if queued again before it expires. */
+function ledgerFailed(err: unknown, payload: TaskPayload, store: TaskStore): void {
+  store.log.error({ err: err instanceof Error ? err.message : String(err), envelope: payload.id }, `async: could not record that task ${payload.task} finished; a copy of its envelope would not be refused`);
 }
 
 /**

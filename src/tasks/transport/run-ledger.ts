@@ -72,12 +72,16 @@ interface Op {
 }
 
 /**
- * The ledger in Redis, beside the queue's own keys (same hash slot, for Redis Cluster).
- * Operations made in one turn of the event loop go to Redis as one command per queue: a busy
- * worker pays one round trip for many runs.
+ * The ledger in Redis, beside the queue's own keys (same hash slot, for Redis Cluster), on the
+ * queue's own client. Claims made in one turn of the event loop go to Redis as one command per
+ * queue: a busy worker pays one round trip for many runs. Every other operation is written at
+ * once, on the same connection as BullMQ's commands for the queue, so Redis runs it before any
+ * command the worker sends after it (the job's completion): a run need not wait for its record
+ * to be acknowledged before it completes its job.
  */
 export class RedisRunLedger implements RunLedger {
   private readonly pending = new Map<string, Op[]>();
+  private readonly clients = new Map<string, LedgerRedis>();
   private scheduled: NodeJS.Immediate | undefined;
 
   /**
@@ -90,29 +94,38 @@ export class RedisRunLedger implements RunLedger {
   ) {}
 
   claim(queue: string, envelopeId: string, expireAt: number): Promise<number> {
-    return this.add(queue, 'c', envelopeId, expireAt);
+    return new Promise<number>((resolve, reject) => {
+      let ops = this.pending.get(queue);
+      if (!ops) this.pending.set(queue, (ops = []));
+      ops.push(this.op(queue, 'c', envelopeId, expireAt, resolve, reject));
+      this.scheduled ??= setImmediate(() => this.flush());
+    });
   }
 
   async finish(queue: string, envelopeId: string, expireAt: number): Promise<void> {
-    await this.add(queue, 'f', envelopeId, expireAt);
+    await this.now(queue, 'f', envelopeId, expireAt);
   }
 
   async release(queue: string, envelopeId: string, expireAt: number): Promise<void> {
-    await this.add(queue, 'r', envelopeId, expireAt);
+    await this.now(queue, 'r', envelopeId, expireAt);
   }
 
   async grant(queue: string, envelopeId: string, expireAt: number): Promise<void> {
-    await this.add(queue, 'g', envelopeId, expireAt);
+    await this.now(queue, 'g', envelopeId, expireAt);
   }
 
-  private add(queue: string, kind: Op['kind'], id: string, expireAt: number): Promise<number> {
+  private op(queue: string, kind: Op['kind'], id: string, expireAt: number, resolve: Op['resolve'], reject: Op['reject']): Op {
+    const bucket = Math.floor((expireAt + CLOCK_MARGIN_MS) / BUCKET_MS) + 1;
+    return { kind, key: `${this.keyPrefix(queue)}:runs:${bucket}`, id, expireAt: bucket * BUCKET_MS, resolve, reject };
+  }
+
+  /** One operation, written before this returns when the queue's client is known (always, once a run was claimed). */
+  private now(queue: string, kind: Op['kind'], id: string, expireAt: number): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      const bucket = Math.floor((expireAt + CLOCK_MARGIN_MS) / BUCKET_MS) + 1;
-      const op: Op = { kind, key: `${this.keyPrefix(queue)}:runs:${bucket}`, id, expireAt: bucket * BUCKET_MS, resolve, reject };
-      let ops = this.pending.get(queue);
-      if (!ops) this.pending.set(queue, (ops = []));
-      ops.push(op);
-      this.scheduled ??= setImmediate(() => this.flush());
+      const ops = [this.op(queue, kind, id, expireAt, resolve, reject)];
+      const redis = this.clients.get(queue);
+      if (redis) this.write(redis, ops);
+      else void this.send(queue, ops);
     });
   }
 
@@ -124,17 +137,29 @@ export class RedisRunLedger implements RunLedger {
   }
 
   private async send(queue: string, ops: Op[]): Promise<void> {
-    try {
-      const redis = (await this.client(queue)) as LedgerRedis;
+    let redis = this.clients.get(queue);
+    if (!redis) {
+      try {
+        redis = (await this.client(queue)) as LedgerRedis;
+      } catch (err) {
+        for (const op of ops) op.reject(err);
+        return;
+      }
       if (typeof redis[COMMAND] !== 'function') redis.defineCommand(COMMAND, { lua: LEDGER_LUA });
-      const args: (string | number)[] = [ops.length];
-      for (const op of ops) args.push(op.key);
-      for (const op of ops) args.push(op.kind, op.id, op.expireAt);
-      const reply = await redis[COMMAND](...args);
-      ops.forEach((op, i) => op.resolve(Number(reply[i])));
-    } catch (err) {
-      for (const op of ops) op.reject(err);
+      this.clients.set(queue, redis);
     }
+    this.write(redis, ops);
+  }
+
+  /** Sends the command now (ioredis writes it, or queues it in order while reconnecting). */
+  private write(redis: LedgerRedis, ops: Op[]): void {
+    const args: (string | number)[] = [ops.length];
+    for (const op of ops) args.push(op.key);
+    for (const op of ops) args.push(op.kind, op.id, op.expireAt);
+    redis[COMMAND](...args).then(
+      (reply) => ops.forEach((op, i) => op.resolve(Number(reply[i]))),
+      (err: unknown) => ops.forEach((op) => op.reject(err)),
+    );
   }
 }
 
