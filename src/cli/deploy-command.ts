@@ -41,6 +41,6 @@ export function registerDeployCommands(program: Command): void {
     .description('write Dockerfile, .dockerignore, docker-compose.yml and Procfile')
     .option('-f, --force', 'overwrite files that exist')
     .option('-p, --port <port>', 'port the container listens on', port, 8080)
-    .option('--node <version>', 'Node.js version of the base image', nodeVersion, '20')
+    .option('--node <version>', 'Node.js version of the base image', nodeVersion, '22')
     .action(initCommand);
 }

@@ -94,7 +94,7 @@ export async function readDeployTarget(options: ReadDeployTargetOptions = {}): P
     target: {
       name: config.name,
       port: options.port ?? 8080,
-      nodeVersion: options.nodeVersion ?? '20',
+      nodeVersion: options.nodeVersion ?? '22',
       withAsync: config.with_async,
       secrets: [...new Set(secrets)],
       shutdownTimeoutMs: config.async.shutdown_timeout,

@@ -46,7 +46,7 @@ describe('klue deploy init', { timeout: 60_000 }, () => {
 
     const forced = await klueDeploy(['init', '--force'], svc.dir);
     expect(forced.code).toBe(0);
-    expect(readFileSync(join(svc.dir, 'Dockerfile'), 'utf8')).toMatch(/^FROM node:20-bookworm-slim AS deps$/m);
+    expect(readFileSync(join(svc.dir, 'Dockerfile'), 'utf8')).toMatch(/^FROM node:22-bookworm-slim AS deps$/m);
     expect(readDeployFiles(svc.dir).Procfile).toMatch(/^web: /);
   });
 
