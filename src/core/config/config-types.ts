@@ -2,9 +2,15 @@ import type { ContextPropagation } from '../context/propagation.js';
 
 /** Dashboard settings (`async.dashboard`); the dashboard is off unless this is set. */
 export interface DashboardConfig {
-  /** URL path of the dashboard. Default `/admin/queues`. */
+  /**
+   * URL path of the dashboard.
+   * @default '/admin/queues'
+   */
   path: string;
-  /** A JWT claim that must be `true` (or include `admin`) for access. Default `admin`. */
+  /**
+   * A JWT claim that must be `true` (or include `admin`) for access.
+   * @default 'admin'
+   */
   admin_claim?: string;
   /** Basic-auth user. Set with `basic_password` to allow basic auth. */
   basic_user?: string;
@@ -22,65 +28,115 @@ export interface SentinelConfig {
   password?: string;
   /** Password of the sentinels themselves. Default none. */
   sentinel_password?: string;
-  /** Connect to master and sentinels over TLS. Default false. */
+  /**
+   * Connect to master and sentinels over TLS.
+   * @default false
+   */
   tls?: boolean;
 }
 
 /** The `async:` section of klue-config.yaml. */
 export interface AsyncConfig {
-  /** `queue` sends tasks to Redis; `inline` runs them in-process after a full envelope round trip (tests). Default `queue`. */
+  /**
+   * `queue` sends tasks to Redis; `inline` runs them in-process after a full envelope round trip (tests).
+   * @default 'queue'
+   */
   mode: 'queue' | 'inline';
-  /** `redis://` or `rediss://` URL. Default: `REDIS_URL`, else an embedded redis-server under `.klue/`. */
+  /**
+   * `redis://`, `rediss://` or `unix://` URL.
+   * @default `REDIS_URL`, else an embedded redis-server under `.klue/`
+   */
   redis_url?: string;
-  /** Redis Cluster nodes (`host:port` or URLs); when set, klue uses ioredis' Cluster client. */
+  /** Redis Cluster nodes (`host:port`, `redis://…` or `rediss://…`, checked at load); when set, klue uses ioredis' Cluster client. */
   redis_cluster?: string[];
   /** Redis Sentinel: the master's `name` and the `sentinels` (`host:port`); ioredis follows failovers. Default none. */
   redis_sentinel?: SentinelConfig;
-  /** Prefix of every Redis key and name of the default queue. Default: the service name. */
+  /**
+   * Prefix of every Redis key and name of the default queue.
+   * @default the service name
+   */
   queue: string;
-  /** HMAC-SHA256 key for task envelopes. Required in production; name an env secret here. */
+  /**
+   * HMAC-SHA256 key for task envelopes; name an env secret here.
+   * @default `KLUE_ASYNC_SECRET`, else in dev one generated in `.klue/`; required in production
+   */
   secret?: string;
-  /** Largest serialised task call in bytes. Default 262144 (256 KiB). */
+  /**
+   * Largest serialised task call in bytes.
+   * @default 262144 (256 KiB)
+   */
   max_payload: number;
-  /** Attempts per task, first run included. Default 3. */
+  /**
+   * Attempts per task, first run included.
+   * @default 3
+   */
   attempts: number;
-  /** First retry delay in ms; doubles each attempt, with jitter. Default 1000. */
+  /**
+   * First retry delay in ms; doubles each attempt, with jitter.
+   * @default 1000
+   */
   backoff: number;
   /** Default delay before a task may run (ms or '10s', '5m'). Default none. */
   delay?: number | string;
   /** Default task timeout (ms or '30s'). Default none. */
   timeout?: number | string;
-  /** Globs (relative to the service) of modules that define tasks, imported by workers. Default none. */
+  /**
+   * Globs (relative to the service) of modules that define tasks, imported by workers.
+   * @default []
+   */
   modules: string[];
-  /** Worker processes `klue start` runs. Default 1. */
+  /**
+   * Worker processes `klue start` runs.
+   * @default 1
+   */
   workers: number;
-  /** Tasks each worker process runs at once. Default 10. */
+  /**
+   * Tasks each worker process runs at once.
+   * @default 10
+   */
   concurrency: number;
   /** A worker whose RSS passes this many MB finishes its tasks and is replaced. Default none. */
   max_memory_mb?: number;
-  /** Ms to let active tasks finish on shutdown. Default 30000. */
+  /**
+   * Ms to let active tasks finish on shutdown.
+   * @default 30000
+   */
   shutdown_timeout: number;
-  /** Ms between checks for tasks whose worker died (and lock lifetime); such tasks run again. Default 30000. */
+  /**
+   * Ms between checks for tasks whose worker died (and lock lifetime); such tasks run again.
+   * @default 30000
+   */
   stalled_interval: number;
-  /** Times a task may lose its worker before it is failed for good instead of run again. Default 2. */
+  /**
+   * Times a task may lose its worker before it is failed for good instead of run again.
+   * @default 2
+   */
   max_stalled: number;
   /**
    * Ms (`'10m'` in the file) after it was queued during which a task a worker does not know (an
    * older worker, during a rolling deploy) is put back for a worker that does, without using an
    * attempt. Past it, such a task uses its attempts and then fails with UNKNOWN_TASK. The same
    * holds for a job whose envelope is newer than the worker reads, which then fails with
-   * BAD_ENVELOPE. Default 10 min.
+   * BAD_ENVELOPE.
+   * @default '10m'
    */
   unknown_task_grace: number;
   /**
    * Ms (`'7d'` in the file) a task call stays runnable after it is queued (plus its delay): past
    * it the envelope is refused with TASK_EXPIRED, and workers keep their record of the envelope's
-   * runs (against replays) this long. Default 7 days.
+   * runs (against replays) this long.
+   * @default '7d'
    */
   max_task_age: number;
-  /** Completed jobs kept for inspection (count). Default 100. */
+  /**
+   * Completed jobs kept for inspection (count).
+   * @default 100
+   */
   keep_completed: number;
-  /** Failed jobs kept for inspection (count). Default 5000. */
+  /**
+   * Failed jobs kept for inspection (count).
+   * @default 5000
+   */
   keep_failed: number;
   /** bull-board dashboard; off by default. */
   dashboard?: DashboardConfig;
@@ -91,11 +147,20 @@ export interface AsyncConfig {
  * connections forever. Node checks the request and headers timeouts every second at most.
  */
 export interface HttpConfig {
-  /** Ms a client has to send its whole request, body included (answered 408 and closed past it). Default 60000. */
+  /**
+   * Ms a client has to send its whole request, body included (answered 408 and closed past it).
+   * @default 60000
+   */
   request_timeout: number;
-  /** Ms a client has to send the request line and headers; at most `request_timeout`. Default 20000. */
+  /**
+   * Ms a client has to send the request line and headers; at most `request_timeout`.
+   * @default 20000
+   */
   headers_timeout: number;
-  /** Ms an idle keep-alive connection stays open; above the usual 60 s of load balancers, so they close first. Default 72000. */
+  /**
+   * Ms an idle keep-alive connection stays open; above the usual 60 s of load balancers, so they close first.
+   * @default 72000
+   */
   keep_alive_timeout: number;
 }
 
@@ -107,15 +172,27 @@ export interface JwtConfig {
   publicKey?: string;
   /** PEM private key, only to issue tokens with RS256/ES256 (`jwt_private_key`). */
   privateKey?: string;
-  /** Pinned algorithm (`jwt_algorithm`). Default HS256, or RS256 when only a public key is set. */
+  /**
+   * Pinned algorithm (`jwt_algorithm`).
+   * @default `RS256` when `jwt_public_key` is set, else `HS256`
+   */
   algorithm: 'HS256' | 'RS256' | 'ES256';
   audience?: string;
   issuer?: string;
-  /** Lifetime in seconds of tokens from `generateToken` (`jwt_token_timeout`). Default 86400. */
+  /**
+   * Lifetime in seconds of tokens from `generateToken` (`jwt_token_timeout`).
+   * @default 86400
+   */
   tokenTimeout: number;
-  /** Refuse tokens without an `exp` claim, which would be valid forever (`jwt_require_exp`). Default true. */
+  /**
+   * Refuse tokens without an `exp` claim, which would be valid forever (`jwt_require_exp`).
+   * @default true
+   */
   requireExp: boolean;
-  /** Refuse tokens without a non-empty string `sub` claim (`jwt_require_sub`). Default true. */
+  /**
+   * Refuse tokens without a non-empty string `sub` claim (`jwt_require_sub`).
+   * @default true
+   */
   requireSub: boolean;
 }
 
@@ -128,16 +205,37 @@ export interface KlueConfig {
   /** The `--env` given, or `NODE_ENV`, or `dev`. */
   env: string;
   name: string;
+  /**
+   * Reported by `/version`.
+   * @default package.json's version, else `0.0.0`
+   */
   version: string;
-  /** Absolute paths of the API spec files. */
+  /**
+   * Absolute paths of the API spec files the `apis` globs match (with the default globs, only
+   * the files that are specs, not the fragments they `$ref`).
+   * @default 'apis/*.yaml', 'apis/*.yml', 'apis/*.json'
+   */
   apis: string[];
+  /**
+   * Enables tasks; `klue start` also runs workers.
+   * @default false
+   */
   with_async: boolean;
-  /** Serve operations under the spec's basePath / server path. Default false (as the original). */
+  /**
+   * Serve operations under the spec's basePath / server path (the original did not).
+   * @default false
+   */
   serve_base_path: boolean;
-  /** Largest accepted request body in bytes. Default 1048576. */
+  /**
+   * Largest accepted request body in bytes.
+   * @default 1048576
+   */
   body_limit: number;
   http: HttpConfig;
-  /** Path of the Prometheus endpoint, or false for none. Default `/metrics`. */
+  /**
+   * Path of the Prometheus endpoint, or false for none.
+   * @default '/metrics'
+   */
   metrics_path: string | false;
   /**
    * Serve the metrics on this port (all interfaces) instead of the main one, for Prometheus to
@@ -147,13 +245,17 @@ export interface KlueConfig {
   metrics_port?: number;
   /** Bearer token every scrape must send (`Authorization: Bearer <token>`); name an env secret. Default none. */
   metrics_token?: string;
-  /** Ms the queue depths of `klue_queue_jobs` are reused: scrapes read them from Redis at most once per this period. Default 1000. */
+  /**
+   * Ms the queue depths of `klue_queue_jobs` are reused: scrapes read them from Redis at most once per this period.
+   * @default 1000
+   */
   metrics_queue_max_age: number;
   /**
    * How the context (`currentUser()`, `log()`, task calls) follows the work a request or task
    * starts: `promises` (await and promise chains; wrap other callbacks with `bindContext()`),
    * `async_hooks` (Node's AsyncLocalStorage, callbacks too) or `auto`: `async_hooks` where Node
-   * builds it on AsyncContextFrame (Node 24+), else `promises`. Default `auto`.
+   * builds it on AsyncContextFrame (Node 24+), else `promises`.
+   * @default 'auto'
    */
   context_propagation: ContextPropagation;
   jwt: JwtConfig;

@@ -91,6 +91,31 @@ describe('loadConfig', () => {
     expect(err.message).toMatch(/klue-config\.yaml: context_propagation: must be equal to one of the allowed values/);
   });
 
+  it('checks each async.redis_cluster node at load, naming it and the file', async () => {
+    const ok = serviceDir({ 'klue-config.yaml': 'name: x\nasync:\n  redis_cluster: ["10.0.0.1:7000", "[::1]:7001", "redis://:pw@node-2:7002", "rediss://node-3"]\n' });
+    expect((await loadConfig({ dir: ok })).async.redis_cluster).toEqual(['10.0.0.1:7000', '[::1]:7001', 'redis://:pw@node-2:7002', 'rediss://node-3']);
+    for (const [bad, why] of [
+      ['unix:///tmp/x.sock', /only redis:\/\/ and rediss:\/\/ nodes can form a cluster/],
+      ['node-1', /is not host:port, redis:\/\/… or rediss:\/\/…/],
+      ['node-1:99999', /is not host:port/],
+      ['redis://', /is not a valid redis:\/\/ URL/],
+    ] as const) {
+      const dir = serviceDir({ 'klue-config.yaml': `name: x\nasync:\n  redis_cluster: ["10.0.0.1:7000", "${bad}"]\n` });
+      const err = await failure(loadConfig({ dir }));
+      expect(err.code).toBe('CONFIG_INVALID');
+      expect(err.message).toContain(`${join(dir, 'klue-config.yaml')}: async.redis_cluster[1]: '${bad}'`);
+      expect(err.message).toMatch(why);
+    }
+  });
+
+  it('fills defaults from the schema but keeps raw as the file says', async () => {
+    const config = await loadConfig({ dir: serviceDir({ 'klue-config.yaml': 'name: x\nasync: {dashboard: {basic_user: u}}\n' }) });
+    expect(config.async.dashboard).toEqual({ basic_user: 'u', path: '/admin/queues', admin_claim: 'admin' });
+    expect(config.async.max_task_age).toBe(7 * 86_400_000);
+    expect(config.raw).toEqual({ name: 'x', async: { dashboard: { basic_user: 'u' } } });
+    expect(config.get('async.attempts')).toBeUndefined();
+  });
+
   it('fails when there is no config file or no spec', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'klue-cfg-'));
     expect((await failure(loadConfig({ dir: empty }))).message).toMatch(/no klue-config\.yaml/);

@@ -87,50 +87,97 @@ function readPackageVersion(dir: string): string | undefined {
   return typeof version === 'string' ? version : undefined;
 }
 
-function asyncConfig(file: string, name: string, section: Record<string, unknown>): AsyncConfig {
-  const a = section as Omit<Partial<AsyncConfig>, 'unknown_task_grace' | 'max_task_age'> & { unknown_task_grace?: number | string; max_task_age?: number | string };
-  const durations: Partial<Record<'delay' | 'timeout' | 'unknown_task_grace' | 'max_task_age', number>> = {};
-  for (const key of ['delay', 'timeout', 'unknown_task_grace', 'max_task_age'] as const) {
-    const v = a[key];
-    if (v === undefined) continue;
+// The schema's defaults (config-schema.ts is their one source), by section.
+const TOP = configSchema.properties;
+const HTTP = TOP.http.properties;
+const ASYNC = TOP.async.properties;
+const SENTINEL = ASYNC.redis_sentinel.properties;
+const DASHBOARD = ASYNC.dashboard.properties;
+
+/** The `async:` section as the file holds it: its durations are ms or strings like `'10m'`. */
+type AsyncSection = Omit<Partial<AsyncConfig>, 'unknown_task_grace' | 'max_task_age'> & { unknown_task_grace?: number | string; max_task_age?: number | string };
+
+/** A cluster node as the file gives it: `host:port` (`[v6addr]:port` too), or a URL with a scheme. */
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[^:/\s[\]@]+):(\d{1,5})$/;
+const URL_SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+
+/**
+ * Checks each `async.redis_cluster` entry is `host:port`, `redis://…` or `rediss://…` (what
+ * ioredis' Cluster client is given), so a typo fails at load rather than when Redis connects.
+ */
+function checkClusterNodes(file: string, nodes: readonly string[] | undefined): void {
+  nodes?.forEach((entry, i) => {
+    const key = `async.redis_cluster[${i}]`;
+    const fail = (why: string): never => {
+      throw new KlueError('CONFIG_INVALID', `${file}: ${key}: '${entry}' ${why}`, { details: { file, key, value: entry } });
+    };
+    const scheme = URL_SCHEME.exec(entry)?.[1]?.toLowerCase();
+    if (scheme === undefined) {
+      const port = HOST_PORT.exec(entry)?.[1];
+      if (port === undefined || Number(port) < 1 || Number(port) > 65535) fail('is not host:port, redis://… or rediss://…');
+      return;
+    }
+    if (scheme !== 'redis' && scheme !== 'rediss') fail('is not host:port, redis://… or rediss://…: only redis:// and rediss:// nodes can form a cluster');
+    let url: URL | undefined;
     try {
-      durations[key] = parseDuration(v, `async.${key}`);
+      url = new URL(entry);
+    } catch {
+      // reported below
+    }
+    if (!url?.hostname) fail(`is not a valid ${scheme}:// URL (${scheme}://[user:password@]host[:port])`);
+  });
+}
+
+function asyncConfig(file: string, name: string, section: Record<string, unknown>): AsyncConfig {
+  const a = section as AsyncSection;
+  const ms = (key: 'delay' | 'timeout' | 'unknown_task_grace' | 'max_task_age', value: number | string): number => {
+    try {
+      return parseDuration(value, `async.${key}`);
     } catch (err) {
       throw new KlueError('CONFIG_INVALID', `${file}: ${(err as Error).message}`);
     }
-  }
+  };
+  // delay and timeout are kept as written (tasks read them as defaults); checked here all the same.
+  if (a.delay !== undefined) ms('delay', a.delay);
+  if (a.timeout !== undefined) ms('timeout', a.timeout);
+  const unknownTaskGrace = ms('unknown_task_grace', a.unknown_task_grace ?? ASYNC.unknown_task_grace.default);
+  const maxTaskAge = ms('max_task_age', a.max_task_age ?? ASYNC.max_task_age.default);
+  checkClusterNodes(file, a.redis_cluster);
   return {
-    mode: a.mode ?? 'queue',
+    mode: a.mode ?? ASYNC.mode.default,
+    // redis_url, queue and secret default by a rule, which each one's `x-default` in the schema says.
     redis_url: a.redis_url ?? process.env.REDIS_URL,
     redis_cluster: a.redis_cluster,
-    redis_sentinel: a.redis_sentinel,
+    redis_sentinel: a.redis_sentinel ? { ...a.redis_sentinel, tls: a.redis_sentinel.tls ?? SENTINEL.tls.default } : undefined,
     queue: a.queue ?? name,
     secret: a.secret ?? process.env.KLUE_ASYNC_SECRET,
-    max_payload: a.max_payload ?? 256 * 1024,
-    attempts: a.attempts ?? 3,
-    backoff: a.backoff ?? 1000,
+    max_payload: a.max_payload ?? ASYNC.max_payload.default,
+    attempts: a.attempts ?? ASYNC.attempts.default,
+    backoff: a.backoff ?? ASYNC.backoff.default,
     delay: a.delay,
     timeout: a.timeout,
-    modules: a.modules ?? [],
-    workers: a.workers ?? 1,
-    concurrency: a.concurrency ?? 10,
+    modules: a.modules ?? [...ASYNC.modules.default],
+    workers: a.workers ?? ASYNC.workers.default,
+    concurrency: a.concurrency ?? ASYNC.concurrency.default,
     max_memory_mb: a.max_memory_mb,
-    shutdown_timeout: a.shutdown_timeout ?? 30_000,
-    stalled_interval: a.stalled_interval ?? 30_000,
-    max_stalled: a.max_stalled ?? 2,
-    unknown_task_grace: durations.unknown_task_grace ?? 10 * 60_000,
-    max_task_age: durations.max_task_age ?? 7 * 86_400_000,
-    keep_completed: a.keep_completed ?? 100,
-    keep_failed: a.keep_failed ?? 5000,
-    dashboard: a.dashboard ? { ...a.dashboard, path: a.dashboard.path ?? '/admin/queues' } : undefined,
+    shutdown_timeout: a.shutdown_timeout ?? ASYNC.shutdown_timeout.default,
+    stalled_interval: a.stalled_interval ?? ASYNC.stalled_interval.default,
+    max_stalled: a.max_stalled ?? ASYNC.max_stalled.default,
+    unknown_task_grace: unknownTaskGrace,
+    max_task_age: maxTaskAge,
+    keep_completed: a.keep_completed ?? ASYNC.keep_completed.default,
+    keep_failed: a.keep_failed ?? ASYNC.keep_failed.default,
+    dashboard: a.dashboard
+      ? { ...a.dashboard, path: a.dashboard.path ?? DASHBOARD.path.default, admin_claim: a.dashboard.admin_claim ?? DASHBOARD.admin_claim.default }
+      : undefined,
   };
 }
 
 function httpConfig(file: string, section: Partial<HttpConfig>): HttpConfig {
   const http: HttpConfig = {
-    request_timeout: section.request_timeout ?? 60_000,
-    headers_timeout: section.headers_timeout ?? 20_000,
-    keep_alive_timeout: section.keep_alive_timeout ?? 72_000,
+    request_timeout: section.request_timeout ?? HTTP.request_timeout.default,
+    headers_timeout: section.headers_timeout ?? HTTP.headers_timeout.default,
+    keep_alive_timeout: section.keep_alive_timeout ?? HTTP.keep_alive_timeout.default,
   };
   // Node refuses to start a server whose headers may take longer than the whole request.
   if (http.headers_timeout > http.request_timeout) {
@@ -175,7 +222,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
   validate(source, raw);
 
   const name = raw.name as string;
-  const apiGlobs = (raw.apis as string[] | undefined) ?? ['apis/*.yaml', 'apis/*.yml', 'apis/*.json'];
+  const apiGlobs = (raw.apis as string[] | undefined) ?? [...TOP.apis.default];
   // With the default globs, YAML files that are not specs (shared fragments that specs $ref) are skipped.
   const apis = (await glob(apiGlobs, { cwd: dir, absolute: true })).sort().filter((f) => raw.apis !== undefined || isSpecDocument(f));
   if (apis.length === 0) {
@@ -188,17 +235,18 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
     file,
     env,
     name,
+    // `version` and `jwt_algorithm` default by a rule: the schema's `x-default` says it.
     version: (raw.version as string | undefined) ?? readPackageVersion(dir) ?? '0.0.0',
     apis,
-    with_async: raw.with_async === true,
-    serve_base_path: raw.serve_base_path === true,
-    body_limit: (raw.body_limit as number | undefined) ?? 1024 * 1024,
+    with_async: (raw.with_async as boolean | undefined) ?? TOP.with_async.default,
+    serve_base_path: (raw.serve_base_path as boolean | undefined) ?? TOP.serve_base_path.default,
+    body_limit: (raw.body_limit as number | undefined) ?? TOP.body_limit.default,
     http: httpConfig(source, isObject(raw.http) ? raw.http : {}),
-    metrics_path: (raw.metrics_path as string | false | undefined) ?? '/metrics',
+    metrics_path: (raw.metrics_path as string | false | undefined) ?? TOP.metrics_path.default,
     metrics_port: raw.metrics_port as number | undefined,
     metrics_token: raw.metrics_token as string | undefined,
-    metrics_queue_max_age: (raw.metrics_queue_max_age as number | undefined) ?? 1000,
-    context_propagation: (raw.context_propagation as ContextPropagation | undefined) ?? 'auto',
+    metrics_queue_max_age: (raw.metrics_queue_max_age as number | undefined) ?? TOP.metrics_queue_max_age.default,
+    context_propagation: (raw.context_propagation as ContextPropagation | undefined) ?? TOP.context_propagation.default,
     jwt: {
       secret: raw.jwt_secret as string | undefined,
       publicKey,
@@ -206,9 +254,9 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
       algorithm: (raw.jwt_algorithm as 'HS256' | 'RS256' | 'ES256' | undefined) ?? (publicKey ? 'RS256' : 'HS256'),
       audience: raw.jwt_audience as string | undefined,
       issuer: raw.jwt_issuer as string | undefined,
-      tokenTimeout: (raw.jwt_token_timeout as number | undefined) ?? 86_400,
-      requireExp: (raw.jwt_require_exp as boolean | undefined) ?? true,
-      requireSub: (raw.jwt_require_sub as boolean | undefined) ?? true,
+      tokenTimeout: (raw.jwt_token_timeout as number | undefined) ?? TOP.jwt_token_timeout.default,
+      requireExp: (raw.jwt_require_exp as boolean | undefined) ?? TOP.jwt_require_exp.default,
+      requireSub: (raw.jwt_require_sub as boolean | undefined) ?? TOP.jwt_require_sub.default,
     },
     async: asyncConfig(source, name, asyncSection),
     raw,

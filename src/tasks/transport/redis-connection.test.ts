@@ -32,7 +32,7 @@ describe('redis connection options', () => {
       password: 's3cret',
       username: undefined,
     });
-    const bad = await testConfig({ redis_cluster: ['unix:///tmp/x.sock'] });
-    expect(() => parseClusterNodes(bad)).toThrow(/async\.redis_cluster\[0\]: .*only redis:\/\/ and rediss:\/\//);
+    // Refused when the config loads, naming the entry, not only when Redis connects.
+    await expect(testConfig({ redis_cluster: ['unix:///tmp/x.sock'] })).rejects.toThrow(/async\.redis_cluster\[0\]: .*only redis:\/\/ and rediss:\/\//);
   });
 });
