@@ -26,63 +26,23 @@ const BUCKET_MS = 3_600_000;
 const CLOCK_MARGIN_MS = 3_600_000;
 
 /**
- * KEYS: per operation, its bucket hash. ARGV: per operation, its kind (c claim, f finish,
- * r release, g grant), the envelope id and the bucket's expiry (ms since the epoch).
- * Reply: per operation, the run count after it, or -1 for a finished envelope.
+ * Stored for an envelope that finished. Far below any run count, so a claim's HINCRBY on it
+ * still answers a negative number, and a release's HINCRBY -1 cannot bring it back.
  */
-const LEDGER_LUA = `
-local rcall = redis.call
-local out = {}
-local expiring = {}
-for i = 1, #KEYS do
-  local key, kind, id = KEYS[i], ARGV[3 * i - 2], ARGV[3 * i - 1]
-  local n
-  if kind == "f" then
-    rcall("HSET", key, id, -1)
-    n = -1
-  elseif kind == "g" then
-    rcall("HDEL", key, id)
-    n = 0
-  else
-    n = tonumber(rcall("HGET", key, id) or "0")
-    if n >= 0 then
-      if kind == "c" then n = n + 1 elseif n > 0 then n = n - 1 end
-      rcall("HSET", key, id, n)
-    end
-  end
-  if not expiring[key] then
-    expiring[key] = true
-    rcall("PEXPIREAT", key, ARGV[3 * i])
-  end
-  out[i] = n
-end
-return out
-`;
-
-const COMMAND = 'klueRunLedger';
-type LedgerRedis = (Redis | Cluster) & { [COMMAND](...args: (string | number)[]): Promise<number[]> };
-
-interface Op {
-  kind: 'c' | 'f' | 'r' | 'g';
-  key: string;
-  id: string;
-  expireAt: number;
-  resolve(n: number): void;
-  reject(err: unknown): void;
-}
+const FINISHED_MARK = -1_000_000_000;
 
 /**
  * The ledger in Redis, beside the queue's own keys (same hash slot, for Redis Cluster), on the
- * queue's own client. Claims made in one turn of the event loop go to Redis as one command per
- * queue: a busy worker pays one round trip for many runs. Every other operation is written at
- * once, on the same connection as BullMQ's commands for the queue, so Redis runs it before any
- * command the worker sends after it (the job's completion): a run need not wait for its record
- * to be acknowledged before it completes its job.
+ * queue's own client: one plain hash command per operation (a Lua script per run cost the
+ * worker more than the rest of its bookkeeping together). Every operation is written at once,
+ * on the same connection as BullMQ's commands for the queue, so Redis runs a run's "finished"
+ * before the job's completion the worker sends after it: a run need not wait for its record to
+ * be acknowledged before it completes its job.
  */
 export class RedisRunLedger implements RunLedger {
-  private readonly pending = new Map<string, Op[]>();
-  private readonly clients = new Map<string, LedgerRedis>();
-  private scheduled: NodeJS.Immediate | undefined;
+  private readonly clients = new Map<string, Redis | Cluster>();
+  /** Bucket hashes whose expiry this process has set: once per hash, not once per run. */
+  private readonly expiring = new Set<string>();
 
   /**
    * @param keyPrefix the queue's key prefix (`klue:<service>:{<queue>}`)
@@ -93,73 +53,44 @@ export class RedisRunLedger implements RunLedger {
     private readonly client: (queue: string) => Promise<Redis | Cluster>,
   ) {}
 
-  claim(queue: string, envelopeId: string, expireAt: number): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      let ops = this.pending.get(queue);
-      if (!ops) this.pending.set(queue, (ops = []));
-      ops.push(this.op(queue, 'c', envelopeId, expireAt, resolve, reject));
-      this.scheduled ??= setImmediate(() => this.flush());
-    });
+  async claim(queue: string, envelopeId: string, expireAt: number): Promise<number> {
+    const n = await this.run(queue, expireAt, (redis, key) => redis.hincrby(key, envelopeId, 1));
+    return n < 0 ? FINISHED : n;
   }
 
   async finish(queue: string, envelopeId: string, expireAt: number): Promise<void> {
-    await this.now(queue, 'f', envelopeId, expireAt);
+    await this.run(queue, expireAt, (redis, key) => redis.hset(key, envelopeId, FINISHED_MARK));
   }
 
   async release(queue: string, envelopeId: string, expireAt: number): Promise<void> {
-    await this.now(queue, 'r', envelopeId, expireAt);
+    await this.run(queue, expireAt, (redis, key) => redis.hincrby(key, envelopeId, -1));
   }
 
   async grant(queue: string, envelopeId: string, expireAt: number): Promise<void> {
-    await this.now(queue, 'g', envelopeId, expireAt);
+    await this.run(queue, expireAt, (redis, key) => redis.hdel(key, envelopeId));
   }
 
-  private op(queue: string, kind: Op['kind'], id: string, expireAt: number, resolve: Op['resolve'], reject: Op['reject']): Op {
+  /**
+   * Sends `command` on the bucket hash of `expireAt`: before this returns when the queue's
+   * client is known (always, once a run was claimed), so commands keep the order of the calls.
+   */
+  private run(queue: string, expireAt: number, command: (redis: Redis | Cluster, key: string) => Promise<number>): Promise<number> {
     const bucket = Math.floor((expireAt + CLOCK_MARGIN_MS) / BUCKET_MS) + 1;
-    return { kind, key: `${this.keyPrefix(queue)}:runs:${bucket}`, id, expireAt: bucket * BUCKET_MS, resolve, reject };
-  }
-
-  /** One operation, written before this returns when the queue's client is known (always, once a run was claimed). */
-  private now(queue: string, kind: Op['kind'], id: string, expireAt: number): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      const ops = [this.op(queue, kind, id, expireAt, resolve, reject)];
-      const redis = this.clients.get(queue);
-      if (redis) this.write(redis, ops);
-      else void this.send(queue, ops);
-    });
-  }
-
-  private flush(): void {
-    this.scheduled = undefined;
-    const batches = [...this.pending];
-    this.pending.clear();
-    for (const [queue, ops] of batches) void this.send(queue, ops);
-  }
-
-  private async send(queue: string, ops: Op[]): Promise<void> {
-    let redis = this.clients.get(queue);
-    if (!redis) {
-      try {
-        redis = (await this.client(queue)) as LedgerRedis;
-      } catch (err) {
-        for (const op of ops) op.reject(err);
-        return;
+    const key = `${this.keyPrefix(queue)}:runs:${bucket}`;
+    const send = (redis: Redis | Cluster): Promise<number> => {
+      const reply = command(redis, key);
+      if (!this.expiring.has(key)) {
+        this.expiring.add(key);
+        redis.pexpireat(key, bucket * BUCKET_MS).catch(() => this.expiring.delete(key));
       }
-      if (typeof redis[COMMAND] !== 'function') redis.defineCommand(COMMAND, { lua: LEDGER_LUA });
-      this.clients.set(queue, redis);
-    }
-    this.write(redis, ops);
-  }
-
-  /** Sends the command now (ioredis writes it, or queues it in order while reconnecting). */
-  private write(redis: LedgerRedis, ops: Op[]): void {
-    const args: (string | number)[] = [ops.length];
-    for (const op of ops) args.push(op.key);
-    for (const op of ops) args.push(op.kind, op.id, op.expireAt);
-    redis[COMMAND](...args).then(
-      (reply) => ops.forEach((op, i) => op.resolve(Number(reply[i]))),
-      (err: unknown) => ops.forEach((op) => op.reject(err)),
-    );
+      return reply;
+    };
+    const redis = this.clients.get(queue);
+    if (redis) return send(redis);
+    return this.client(queue).then((r) => {
+      this.clients.set(queue, r);
+      return send(r);
+    });
   }
 }
 
