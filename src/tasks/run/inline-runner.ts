@@ -3,7 +3,7 @@ import type { TaskResult } from '../envelope/codec.js';
 import type { EnqueueItem } from '../transport/producer.js';
 import type { InlineJob, InlineRuns } from '../transport/runtime.js';
 import { MemoryRunLedger } from '../transport/run-ledger.js';
-import { isPermanent, processJob } from './task-runner.js';
+import { finishRun, isPermanent, processJob, type JobRun } from './task-runner.js';
 
 /**
  * `async.mode: inline`: runs each call in this process, through the same envelope and
@@ -41,8 +41,10 @@ export class InlineRunner implements InlineRuns {
     const opts = item.opts;
     for (let attempt = 1; ; attempt++) {
       try {
-        const run = { data: JSON.parse(item.data) as unknown, dataJson: item.data, jobId, jobName: item.name, queue: item.queue, delay: opts.delay ?? 0, priority: opts.priority ?? 0, repeated: false, attempt, attempts };
-        return await processJob(run, this.config, this.secret, this.ledger);
+        const run: JobRun = { data: JSON.parse(item.data) as unknown, dataJson: item.data, jobId, jobName: item.name, queue: item.queue, delay: opts.delay ?? 0, priority: opts.priority ?? 0, repeated: false, attempt, attempts };
+        const result = await processJob(run, this.config, this.secret, this.ledger);
+        finishRun(run, this.ledger);
+        return result;
       } catch (err) {
         if (isPermanent(err) || attempt >= attempts) throw err;
       }

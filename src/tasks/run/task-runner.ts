@@ -231,8 +231,8 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string, ledg
           return runFailed(new PermanentError((err as Error).message, { cause: err }), run, payload, store, plan.label, started, ledger);
         }
         plan.completed.record((performance.now() - started) / 1000);
-        // Not awaited: the ledger writes it before the job's completion on the same connection.
-        ledger.finish(run.queue, payload.id, payload.exp).catch((err: unknown) => ledgerFailed(err, payload, store));
+        // Recorded as finished by the caller once the job's completion is stored (finishRun): a
+        // record written first would make a worker killed in between refuse its own re-run.
         return result;
       },
       (err: unknown) => {
@@ -244,9 +244,17 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string, ledg
   });
 }
 
-/** A record that did not reach the ledger: the envelope could run again if queued again before it expires. */
-function ledgerFailed(err: unknown, payload: TaskPayload, store: TaskStore): void {
-  store.log.error({ err: err instanceof Error ? err.message : String(err), envelope: payload.id }, `async: could not record that task ${payload.task} finished; a copy of its envelope would not be refused`);
+/**
+ * Records in the ledger that a completed run's envelope finished, once its job's completion is
+ * stored. Until then (or if this fails) a copy of the envelope is still refused after
+ * attempts + async.max_stalled runs.
+ */
+export function finishRun(run: JobRun, ledger: RunLedger): void {
+  const claimed = run.claimed;
+  if (!claimed) return;
+  ledger.finish(run.queue, claimed.id, claimed.exp).catch((err: unknown) => {
+    rootLogger().error({ err: err instanceof Error ? err.message : String(err), job_id: run.jobId, envelope: claimed.id }, 'async: could not record that a task finished; a copy of its envelope is refused only after its attempts');
+  });
 }
 
 /**

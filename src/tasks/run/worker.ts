@@ -15,7 +15,7 @@ import { BullConnections } from '../transport/redis-connection.js';
 import { RedisRunLedger, type RunLedger } from '../transport/run-ledger.js';
 import { resolveSecret } from '../secret.js';
 import type { TaskResult } from '../envelope/codec.js';
-import { isPermanent, processJob, type JobRun } from './task-runner.js';
+import { finishRun, isPermanent, processJob, type JobRun } from './task-runner.js';
 import { UnknownTaskDeferred } from './unknown-task.js';
 import { getTask, registeredTasks, taskNames } from '../registry.js';
 import { settled } from '../../util/settled.js';
@@ -58,6 +58,8 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
 
   const active = new Map<Job, { token: string | undefined; run: JobRun }>();
   const bullWorkers = new Map<string, KlueBullWorker>();
+  /** Runs that returned, until BullMQ has stored their job's completion. */
+  const completing = new WeakMap<Job, JobRun>();
   const ledger = new RedisRunLedger(
     (queue) => `${queuePrefix(config)}:${bullQueueName(queue)}`,
     (queue) => {
@@ -110,6 +112,7 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     return settled(() => processJob(run, config, secret, ledger)).then(
       (result) => {
         active.delete(job);
+        completing.set(job, run);
         return result;
       },
       (err: unknown) => notCompleted(err, job, token),
@@ -135,6 +138,12 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     worker.on('error', (err: Error) => logError(queue, err));
     worker.on('stalled', (jobId: string) => {
       log.warn({ job_id: jobId, queue }, 'async: a task lost its worker (killed, crashed or blocked past its lock); it runs again, unless that happened more than async.max_stalled times');
+    });
+    // BullMQ emits this once the job's completion is stored in Redis.
+    worker.on('completed', (job: Job) => {
+      const run = completing.get(job);
+      completing.delete(job);
+      if (run) finishRun(run, ledger);
     });
     worker.on('failed', (job: Job | undefined, err: Error) => {
       if (job && err.message === STALLED_TOO_OFTEN) void reportStalledTooOften(job, queue, config, secret, log, ledger);

@@ -34,10 +34,8 @@ const FINISHED_MARK = -1_000_000_000;
 /**
  * The ledger in Redis, beside the queue's own keys (same hash slot, for Redis Cluster), on the
  * queue's own client: one plain hash command per operation (a Lua script per run cost the
- * worker more than the rest of its bookkeeping together). Every operation is written at once,
- * on the same connection as BullMQ's commands for the queue, so Redis runs a run's "finished"
- * before the job's completion the worker sends after it: a run need not wait for its record to
- * be acknowledged before it completes its job.
+ * worker more than the rest of its bookkeeping together), on BullMQ's own connection for the
+ * queue.
  */
 export class RedisRunLedger implements RunLedger {
   private readonly clients = new Map<string, Redis | Cluster>();
