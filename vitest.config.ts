@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export const klueSourceAliases = {
   alias: [
     { find: /^klue\/async$/, replacement: fileURLToPath(new URL('./src/tasks/index.ts', import.meta.url)) },
+    { find: /^klue\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
     { find: /^klue\/server$/, replacement: fileURLToPath(new URL('./src/server.ts', import.meta.url)) },
     { find: /^klue$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
   ],

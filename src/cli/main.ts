@@ -64,6 +64,12 @@ export function buildProgram(): Command {
     .option('-e, --env <env>', 'environment')
     .option('--json', 'print JSON')
     .action(lazy(async () => (await import('./tasks-command.js')).tasksCommand));
+  program
+    .command('init [dir]')
+    .description('write a new service into an empty or new folder (default: the current one)')
+    .option('--name <name>', 'package and API name (default: the folder name)')
+    .option('--klue <spec>', "the service's klue dependency: klue's folder, a tarball from `npm pack`, or an npm spec (default: this klue's folder)")
+    .action(async (dir: string | undefined, opts: { name?: string; klue?: string }) => (await import('./init-command.js')).initCommand(dir, opts));
   registerQueueCommands(program);
   registerDeployCommands(program);
   return program;
