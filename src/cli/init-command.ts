@@ -61,7 +61,8 @@ export async function scaffoldService(dir: string, options: InitOptions = {}): P
   if (!NAME.test(name)) {
     throw new InitRefused(`'${name}' cannot name a service: use lower-case letters, digits, '-', '_' and '.' (or give --name)`);
   }
-  if (existsSync(target) && readdirSync(target).length > 0) {
+  // A fresh `git init` is empty enough.
+  if (existsSync(target) && readdirSync(target).some((f) => f !== '.git')) {
     throw new InitRefused(`${target} is not empty; klue init writes a new service into an empty or new folder`);
   }
   const values: Record<string, string> = {

@@ -62,6 +62,19 @@ describe('klue init', () => {
     expect(await test()).toMatch(/Tests\s+3 passed/);
   });
 
+  it('from an installed copy of klue, asks which klue to depend on; --klue paths become absolute file: specs', async () => {
+    const installedBin = join(shop, 'node_modules', 'klue', 'bin', 'klue.js');
+    const init = (args: string[]) => run(process.execPath, [installedBin, 'init', ...args], { cwd: root, env: cleanEnv() });
+    await expect(init(['other'])).rejects.toMatchObject({ stderr: expect.stringMatching(/is an installed copy: give the new service's klue with --klue/) });
+    await expect(init(['other', '--klue', './missing.tgz'])).rejects.toMatchObject({ stderr: expect.stringMatching(/--klue \.\/missing\.tgz: .*missing\.tgz does not exist/) });
+    writeFileSync(join(root, 'klue-0.1.0.tgz'), '');
+    mkdirSync(join(root, 'other', '.git'), { recursive: true });
+    await init(['other', '--klue', './klue-0.1.0.tgz', '--name', 'other-shop']);
+    const pkg = JSON.parse(readFileSync(join(root, 'other', 'package.json'), 'utf8')) as { name: string; dependencies: Record<string, string> };
+    expect(pkg).toMatchObject({ name: 'other-shop', dependencies: { klue: `file:${join(root, 'klue-0.1.0.tgz')}` } });
+    expect(existsSync(join(root, 'other', 'apis', 'other-shop.yaml'))).toBe(true);
+  });
+
   it('serves with klue start: an order answers, and the worker sends its receipt to the user', async () => {
     const token = (await klue(['token', '--user', 'ann'], shop)).stdout.trim();
     const proc = spawnKlue(['start', '--port', '0'], { cwd: shop });
