@@ -60,7 +60,8 @@ export async function apiTypesSource(spec: SpecFile): Promise<string> {
   for (const op of operations) {
     let name = handlerName(op);
     // Two operations of one name (a spec's duplicate operationIds): the later one is told apart by its method and path.
-    if (name in opProps) name = `${name}_${op.method}${pascal(op.path)}`;
+    // (Operations bound to one x-bind-server export share its entry, as one function serves them.)
+    if (name in opProps && op.binding === undefined) name = `${name}_${op.method}${pascal(op.path)}`;
     opProps[name] = { ...operationSchema(api, op), title: `${pascal(name)}Operation` };
   }
   // Schemas that $refs point at outside the definitions (a spec split over files): typed where they are used.
@@ -96,7 +97,13 @@ export async function apiTypesSource(spec: SpecFile): Promise<string> {
     $refOptions: { resolve: { external: false } },
   });
   // A model is made of an object: a definition that is an enum, a scalar or nullable gives the factory of its object part.
-  const models = modelNames.map((n) => `      ${JSON.stringify(n)}: ModelFactory<Extract<${apiTitle}['models'][${JSON.stringify(n)}], object>>;`).join('\n');
+  const models = modelNames
+    .map((n) => {
+      // An object definition the generator named as klue does gives its interface; any other its models' entry.
+      const type = body.includes(`export interface ${pascal(n)} {`) ? pascal(n) : `Extract<${apiTitle}['models'][${JSON.stringify(n)}], object>`;
+      return `      ${JSON.stringify(n)}: ModelFactory<${type}>;`;
+    })
+    .join('\n');
   const imports = modelNames.length > 0 ? 'HandlerInput, ModelFactory' : 'HandlerInput';
   return `import type { ${imports} } from 'klue';
 
