@@ -191,3 +191,24 @@ describe('response validation', () => {
     }
   });
 });
+
+describe('a spec split over files', () => {
+  it('names the file and JSON path the user wrote of a mistake in a referenced file', async () => {
+    svc = writeService({
+      'klue-config.yaml': 'name: points\napis: [apis/api.yaml]\nstrict_bindings: false\n',
+      'apis/api.yaml': `swagger: '2.0'
+info: { title: split, version: '1' }
+paths:
+  /pets:
+    get:
+      responses:
+        200: { description: ok, schema: { $ref: 'models/pet.yaml' } }
+`,
+      'apis/models/pet.yaml': 'type: object\nproperties:\n  age: { type: integr }\n',
+    });
+    await expect(loadService(await loadConfig({ dir: svc.dir }))).rejects.toMatchObject({
+      code: 'SPEC_INVALID',
+      message: expect.stringContaining('apis/models/pet.yaml: properties.age.type: must be equal to one of the allowed values'),
+    });
+  });
+});
