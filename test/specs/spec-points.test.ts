@@ -223,3 +223,47 @@ paths:
     });
   });
 });
+
+describe('form bodies', () => {
+  const UPLOAD = `swagger: '2.0'
+info: { title: upload, version: '1' }
+paths:
+  /upload:
+    post:
+      operationId: upload
+      consumes: [multipart/form-data, application/x-www-form-urlencoded]
+      parameters:
+        - { name: name, in: formData, type: string, required: true }
+        - { name: count, in: formData, type: integer }
+        - { name: file, in: formData, type: file }
+      responses:
+        200:
+          description: ok
+          schema:
+            type: object
+            required: [name]
+            properties: { name: { type: string }, count: { type: integer }, size: { type: integer } }
+`;
+  const handler = `export const upload = ({ body }) => ({ name: body.name, count: body.count, size: body.file?.length });\n`;
+
+  it('accept the declared form media, coerced to the declared types, and refuse others', async () => {
+    const dir = service(UPLOAD, handler).dir;
+    const server = await startInProcess(dir);
+    try {
+      const form = await fetch(`${server.url}/upload`, { method: 'POST', body: new URLSearchParams({ name: 'a', count: '3' }) });
+      expect(await form.json()).toEqual({ name: 'a', count: 3 });
+      const data = new FormData();
+      data.set('name', 'b');
+      data.set('file', new Blob(['hello']), 'a.txt');
+      const multipart = await fetch(`${server.url}/upload`, { method: 'POST', body: data });
+      expect(await multipart.json()).toEqual({ name: 'b', size: 5 });
+      const missing = await fetch(`${server.url}/upload`, { method: 'POST', body: new URLSearchParams({ count: 'x' }) });
+      expect(missing.status).toBe(400);
+      expect(((await missing.json()) as { error_description: string }).error_description).toContain('body.name');
+      const json = await fetch(`${server.url}/upload`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"c"}' });
+      expect(json.status).toBe(415);
+    } finally {
+      await server.close();
+    }
+  });
+});
