@@ -113,6 +113,7 @@ async function load(config: KlueConfig, http: boolean): Promise<Service> {
   }
   const operations: BoundOperation[] = [];
   const unbound: string[] = [];
+  const broken: KlueError[] = [];
   const byOperationId = await handlerExports(config);
   const seen = new Map<string, string>();
   for (const api of apis) {
@@ -132,13 +133,29 @@ async function load(config: KlueConfig, http: boolean): Promise<Service> {
         operations.push({ ...op, handler: exported ? (exported.value as Handler) : notImplemented(op), bound: exported !== undefined });
         continue;
       }
-      const handler = await loadBinding(config.dir, op.binding, `${where}.x-bind-server`);
-      if (typeof handler !== 'function') {
-        throw new KlueError('BINDING_INVALID', `${where}.x-bind-server: '${op.binding}' is not a function`);
+      let handler: unknown;
+      try {
+        handler = await loadBinding(config.dir, op.binding, `${where}.x-bind-server`);
+        if (typeof handler !== 'function') {
+          throw new KlueError('BINDING_INVALID', `${where}.x-bind-server: '${op.binding}' is not a function`);
+        }
+      } catch (err) {
+        // Every broken binding is named at once, not one per start.
+        if (!(err instanceof KlueError && err.code === 'BINDING_INVALID')) throw err;
+        broken.push(err);
+        continue;
       }
       if (http) compileOperation(schemas, op);
       operations.push({ ...op, handler: handler as Handler, bound: true });
     }
+  }
+  const [firstBroken] = broken;
+  if (firstBroken && broken.length === 1) throw firstBroken;
+  if (broken.length > 1) {
+    throw new KlueError('BINDING_INVALID', `${broken.length} x-bind-server bindings cannot be loaded: ${broken.map((e) => e.message).join('; ')}`, {
+      cause: firstBroken,
+      details: { bindings: broken.map((e) => e.message) },
+    });
   }
   if (unbound.length > 0) {
     const how = config.handlers.length > 0 ? `nor an export of ${config.handlers.join(', ')} named by its operationId` : 'and the config names no handlers modules';

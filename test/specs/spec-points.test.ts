@@ -267,3 +267,22 @@ paths:
     }
   });
 });
+
+describe('broken x-bind-server bindings', () => {
+  it('are all named in one start-up error', async () => {
+    svc = writeService({
+      'klue-config.yaml': 'name: points\napis: [apis/api.yaml]\n',
+      'apis/api.yaml': `swagger: '2.0'
+info: { title: broken, version: '1' }
+paths:
+  /a: { get: { x-bind-server: 'handlers/none#a', responses: { 200: { description: ok } } } }
+  /b: { get: { x-bind-server: 'handlers/ops#missing', responses: { 200: { description: ok } } } }
+`,
+      'handlers/ops.mjs': 'export const b = () => ({});\n',
+    });
+    await expect(loadService(await loadConfig({ dir: svc.dir }))).rejects.toMatchObject({
+      code: 'BINDING_INVALID',
+      message: expect.stringMatching(/2 x-bind-server bindings.*paths\.\/a\.get\.x-bind-server: module 'handlers\/none'.*paths\.\/b\.get\.x-bind-server: .*no export 'missing'/),
+    });
+  });
+});
