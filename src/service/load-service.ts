@@ -152,7 +152,7 @@ async function load(config: KlueConfig, http: boolean): Promise<Service> {
   const [firstBroken] = broken;
   if (firstBroken && broken.length === 1) throw firstBroken;
   if (broken.length > 1) {
-    throw new KlueError('BINDING_INVALID', `${broken.length} x-bind-server bindings cannot be loaded: ${broken.map((e) => e.message).join('; ')}`, {
+    throw new KlueError('BINDING_INVALID', `${broken.map((e) => e.message).join('; ')} (${broken.length} x-bind-server bindings cannot be loaded)`, {
       cause: firstBroken,
       details: { bindings: broken.map((e) => e.message) },
     });
