@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { specBasePath } from '../spec/operations.js';
+import { mediaKind, specBasePath } from '../spec/operations.js';
 import { KlueError } from '../core/errors/klue-error.js';
 import { rootLogger, type Logger } from '../core/log/logger.js';
 import { redactUrl } from '../core/log/redact-url.js';
@@ -99,6 +99,7 @@ export async function createApp(service: Service, options: CreateAppOptions = {}
   // Before any route is added: it hooks each route as it is made.
   timing?.registerHttpMetrics(app);
 
+  await registerBodyParsers(app, service);
   const prefixes = new Map(service.apis.map((a) => [a.spec.name, config.serve_base_path ? specBasePath(a.spec) : '']));
   registerOperations(app, service, (api) => prefixes.get(api) ?? '');
   const taken = new Set(service.operations.map((op) => `${op.method.toUpperCase()} ${(prefixes.get(op.api) ?? '') + toFastifyPath(op.path)}`));
@@ -116,4 +117,24 @@ export async function createApp(service: Service, options: CreateAppOptions = {}
     await registerDashboard(app, service);
   }
   return app;
+}
+
+/**
+ * Parsers for the bodies the specs declare beyond JSON, registered only when one does: form
+ * fields (`application/x-www-form-urlencoded`, `multipart/form-data`, whose files come as
+ * Buffers) and, for other media types (`application/x-tar`, `image/png`), the bytes as sent.
+ */
+async function registerBodyParsers(app: FastifyInstance, service: Service): Promise<void> {
+  const media = new Set(service.operations.flatMap((op) => op.bodyMedia.map((m) => m.split(';')[0]!.trim().toLowerCase())));
+  if (media.has('application/x-www-form-urlencoded')) {
+    const { default: formbody } = await import('@fastify/formbody');
+    await app.register(formbody);
+  }
+  if (media.has('multipart/form-data')) {
+    const { default: multipart } = await import('@fastify/multipart');
+    await app.register(multipart, { attachFieldsToBody: 'keyValues' });
+  }
+  if ([...media].some((m) => mediaKind(m) === 'other')) {
+    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  }
 }

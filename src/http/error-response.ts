@@ -47,8 +47,9 @@ export function classify(err: unknown): KlueError {
 export async function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply, context?: KlueContext): Promise<void> {
   const error = classify(err);
   const log = request.log;
-  // A 501 answers a method the server does not know: the client's doing, not a fault to report.
-  if (error.status >= 500 && error.code !== 'METHOD_NOT_IMPLEMENTED') {
+  // A 501 answers a method the server does not know or an operation it binds no handler to: a
+  // state the start-up warning told of, not a fault to report at each request.
+  if (error.status >= 500 && error.code !== 'METHOD_NOT_IMPLEMENTED' && error.code !== 'NOT_IMPLEMENTED') {
     const cause = error.cause ?? error;
     log.error({ err: cause, error_id: error.errorId, code: error.code, details: error.details }, error.message);
     await reportError(error, { source: 'http', context: context ?? { request: { id: request.id, method: request.method, url: request.url } } });

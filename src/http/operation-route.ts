@@ -2,6 +2,7 @@ import type { ValidateFunction } from 'ajv';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { describeAjvErrors } from '../spec/ajv-errors.js';
 import { tagModel } from '../spec/models.js';
+import { mediaKind } from '../spec/operations.js';
 import { hasPending, settlePending } from '../tasks/caller/pending.js';
 import { runInContext, type ContextStore, type KlueContext } from '../core/context/context.js';
 import { KlueError } from '../core/errors/klue-error.js';
@@ -25,11 +26,79 @@ function responseCheck(service: Service, op: BoundOperation): ResponseCheck {
   return { status: op.successStatus, validate: spec?.schema ? service.schemas.compileExact(spec.schema) : undefined };
 }
 
+/** The media type of a request without its parameters, lower-cased: `multipart/form-data`. */
+function requestMedia(request: FastifyRequest): string | undefined {
+  const type = request.headers['content-type'];
+  return typeof type === 'string' ? type.split(';')[0]!.trim().toLowerCase() : undefined;
+}
+
+/** Whether a declared media type (`application/json`, `image/*`, `*\/*`) covers a request's. */
+function covers(declared: string, media: string): boolean {
+  const d = declared.split(';')[0]!.trim().toLowerCase();
+  if (d === media || d === '*/*') return true;
+  return d.endsWith('/*') && media.startsWith(d.slice(0, -1));
+}
+
+/**
+ * How an operation's body is checked. An operation that declares only JSON (or nothing) has
+ * its body checked by Fastify's schema (a required one) or here (an optional one); one that
+ * declares a form or another media type has each request's body checked here by its media type:
+ * a form's fields are coerced from strings like query parameters, other media are bytes.
+ */
+function bodyCheck(service: Service, op: BoundOperation) {
+  const byMedia = op.bodyMedia.some((m) => mediaKind(m) !== 'json');
+  const jsonDeclared = !byMedia || op.bodyMedia.some((m) => mediaKind(m) === 'json');
+  // Fastify validates a body schema against a missing body too; an optional body is checked here instead.
+  const json = op.body && jsonDeclared && (byMedia || !op.bodyRequired) ? service.schemas.request.compile(op.body) : undefined;
+  const form = op.formBody ? service.schemas.coercing.compile(op.formBody) : undefined;
+  return {
+    /** The body schema Fastify checks, when it can check every request's body. */
+    routeSchema: op.body && op.bodyRequired && !byMedia ? op.body : undefined,
+    /** Throws the error of a body that breaks the spec; returns whether it is JSON. */
+    check(request: FastifyRequest, body: unknown): boolean {
+      const media = requestMedia(request);
+      if (body === undefined || body === null) {
+        if (byMedia && op.bodyRequired) throw new KlueError('INVALID_PARAMETER', 'body: is required');
+        return false;
+      }
+      const kind = byMedia && media !== undefined ? mediaKind(media) : 'json';
+      const validate = kind === 'json' ? json : kind === 'form' ? form : undefined;
+      if (validate && !validate(body)) throw new KlueError('INVALID_PARAMETER', describeAjvErrors(validate.errors, 'body'));
+      return kind === 'json';
+    },
+  };
+}
+
+/** What the operation declares is accepted, and only that: a JSON body sent to a form operation is a 415. */
+function mediaGuard(op: BoundOperation): RouteOptions['preValidation'] {
+  const declared = op.bodyMedia;
+  if (declared.length === 0) return undefined;
+  return (request, reply, done) => {
+    const media = requestMedia(request);
+    if (media === undefined || request.body === undefined || declared.some((d) => covers(d, media))) {
+      done();
+      return;
+    }
+    const error = new KlueError('UNSUPPORTED_MEDIA_TYPE', `${media} is not a media type of this operation (${declared.join(', ')})`);
+    sendError(error, request, reply).catch((err: unknown) => request.log.error({ err }, 'could not send the error response'));
+  };
+}
+
 /** Builds the Fastify route of one operation: auth, context, handler, pending enqueues, response check. */
 export function operationRoute(service: Service, op: BoundOperation, prefix: string): RouteOptions {
+  const url = prefix + toFastifyPath(op.path);
+  if (!op.bound) {
+    // It answers 501 whatever is sent: nothing to validate, nothing to compile.
+    const message = `${op.method.toUpperCase()} ${op.path} is not implemented`;
+    return {
+      method: op.method.toUpperCase(),
+      url,
+      preValidation: mediaGuard(op),
+      handler: (request, reply) => sendError(new KlueError('NOT_IMPLEMENTED', message), request, reply),
+    };
+  }
   const check = responseCheck(service, op);
-  // Fastify validates a body schema against a missing body too; an optional body is checked here instead.
-  const optionalBody = op.body && !op.bodyRequired ? service.schemas.request.compile(op.body) : undefined;
+  const body = bodyCheck(service, op);
   const jwt = service.jwt;
   const where = `${op.file}: ${op.where}`;
   const spanName = `${op.method.toUpperCase()} ${op.path}`;
@@ -58,15 +127,13 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
   /** Runs the handler in the request's context and span, and answers. */
   const respond = (request: FastifyRequest, reply: FastifyReply, store: ContextStore): Promise<unknown> =>
     withRequestSpan(spanName, request.headers, (span) => {
-      let body = request.body;
-      if (optionalBody && body !== undefined && !optionalBody(body)) {
-        throw new KlueError('INVALID_PARAMETER', describeAjvErrors(optionalBody.errors, 'body'));
-      }
-      if (op.bodyModel && typeof body === 'object' && body !== null && !Array.isArray(body)) body = tagModel(op.bodyModel, body);
+      let sent = request.body;
+      const isJson = body.check(request, sent);
+      if (isJson && op.bodyModel && typeof sent === 'object' && sent !== null && !Array.isArray(sent)) sent = tagModel(op.bodyModel, sent);
       if (store.ctx.user?.sub) span.setAttribute('enduser.id', store.ctx.user.sub);
       const running = runInContext(store, () =>
         op.handler({
-          body,
+          body: sent,
           path: request.params as Record<string, unknown>,
           query: request.query as Record<string, unknown>,
           headers: request.headers,
@@ -108,10 +175,18 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
   if (op.params) schema.params = op.params;
   if (op.querystring) schema.querystring = op.querystring;
   if (op.headers) schema.headers = op.headers;
-  if (op.body && op.bodyRequired) schema.body = op.body;
-  return { method: op.method.toUpperCase(), url: prefix + toFastifyPath(op.path), schema, handler };
+  if (body.routeSchema) schema.body = body.routeSchema;
+  const route: RouteOptions = { method: op.method.toUpperCase(), url, schema, handler };
+  route.preValidation = mediaGuard(op);
+  return route;
 }
 
 export function registerOperations(app: FastifyInstance, service: Service, prefixFor: (api: string) => string): void {
-  for (const op of service.operations) app.route(operationRoute(service, op, prefixFor(op.api)));
+  // Fastify answers HEAD for each GET by itself: a spec that declares both gets its own HEAD.
+  const declaredHead = new Set(service.operations.filter((op) => op.method === 'head').map((op) => prefixFor(op.api) + toFastifyPath(op.path)));
+  for (const op of service.operations) {
+    const route = operationRoute(service, op, prefixFor(op.api));
+    if (op.method === 'get' && declaredHead.has(route.url)) route.exposeHeadRoute = false;
+    app.route(route);
+  }
 }

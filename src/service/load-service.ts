@@ -1,5 +1,8 @@
+import { relative } from 'node:path';
+import { glob } from 'tinyglobby';
 import { loadBinding, resolveModuleFile, importServiceModule } from './binding.js';
-import { loadApis, type LoadedApi } from './load-apis.js';
+import { rootLogger } from '../core/log/logger.js';
+import { compileOperation, loadApis, type LoadedApi } from './load-apis.js';
 import type { Operation } from '../spec/operations.js';
 import { SchemaSet } from '../spec/schemas.js';
 import type { JwtVerifier } from '../auth/jwt.js';
@@ -13,6 +16,8 @@ import type { Handler } from './handler.js';
 /** An operation with its handler loaded. */
 export interface BoundOperation extends Operation {
   handler: Handler;
+  /** False for an operation without a handler: it answers 501 NOT_IMPLEMENTED. */
+  bound: boolean;
 }
 
 /** What a service's optional setup module (`klue.setup.ts`, or the config's `setup`) may export. */
@@ -55,6 +60,38 @@ async function loadSetup(config: KlueConfig): Promise<void> {
   }
 }
 
+/** The exports of the `handlers` modules by name; a name two modules export is refused. */
+async function handlerExports(config: KlueConfig): Promise<Map<string, { file: string; value: unknown }>> {
+  const found = new Map<string, { file: string; value: unknown }>();
+  if (config.handlers.length === 0) return found;
+  const files = (await glob(config.handlers, { cwd: config.dir, absolute: true, ignore: ['**/node_modules/**', '**/*.d.ts'] })).sort();
+  for (const file of files) {
+    let mod: Record<string, unknown>;
+    try {
+      mod = await importServiceModule(file);
+    } catch (err) {
+      throw new KlueError('BINDING_INVALID', `${config.file}: handlers: importing ${relative(config.dir, file)} failed: ${(err as Error).message}`, { cause: err });
+    }
+    for (const [name, value] of Object.entries(mod)) {
+      if (typeof value !== 'function') continue;
+      const other = found.get(name);
+      if (other) {
+        throw new KlueError('BINDING_INVALID', `${config.file}: handlers: '${name}' is exported by both ${relative(config.dir, other.file)} and ${relative(config.dir, file)}`);
+      }
+      found.set(name, { file, value });
+    }
+  }
+  return found;
+}
+
+/** What an operation without a handler answers. */
+function notImplemented(op: Operation): Handler {
+  const message = `${op.method.toUpperCase()} ${op.path} is not implemented`;
+  return () => {
+    throw new KlueError('NOT_IMPLEMENTED', message);
+  };
+}
+
 async function load(config: KlueConfig, http: boolean): Promise<Service> {
   useConfig(config);
   useContextPropagation(config.context_propagation);
@@ -75,6 +112,9 @@ async function load(config: KlueConfig, http: boolean): Promise<Service> {
     }
   }
   const operations: BoundOperation[] = [];
+  const unbound: string[] = [];
+  const broken: KlueError[] = [];
+  const byOperationId = await handlerExports(config);
   const seen = new Map<string, string>();
   for (const api of apis) {
     for (const op of api.operations) {
@@ -86,11 +126,44 @@ async function load(config: KlueConfig, http: boolean): Promise<Service> {
       if (op.requiresAuth && !hasJwt) {
         throw new KlueError('CONFIG_INVALID', `${where}: requires auth but ${config.file} sets no jwt_secret or jwt_public_key`);
       }
-      const handler = await loadBinding(config.dir, op.binding, `${where}.x-bind-server`);
-      if (typeof handler !== 'function') {
-        throw new KlueError('BINDING_INVALID', `${where}.x-bind-server: '${op.binding}' is not a function`);
+      if (op.binding === undefined) {
+        const exported = op.operationId === undefined ? undefined : byOperationId.get(op.operationId);
+        if (!exported) unbound.push(`${op.method.toUpperCase()} ${op.path} (${op.operationId ?? 'no operationId'})`);
+        if (exported && http) compileOperation(schemas, op);
+        operations.push({ ...op, handler: exported ? (exported.value as Handler) : notImplemented(op), bound: exported !== undefined });
+        continue;
       }
-      operations.push({ ...op, handler: handler as Handler });
+      let handler: unknown;
+      try {
+        handler = await loadBinding(config.dir, op.binding, `${where}.x-bind-server`);
+        if (typeof handler !== 'function') {
+          throw new KlueError('BINDING_INVALID', `${where}.x-bind-server: '${op.binding}' is not a function`);
+        }
+      } catch (err) {
+        // Every broken binding is named at once, not one per start.
+        if (!(err instanceof KlueError && err.code === 'BINDING_INVALID')) throw err;
+        broken.push(err);
+        continue;
+      }
+      if (http) compileOperation(schemas, op);
+      operations.push({ ...op, handler: handler as Handler, bound: true });
+    }
+  }
+  const [firstBroken] = broken;
+  if (firstBroken && broken.length === 1) throw firstBroken;
+  if (broken.length > 1) {
+    throw new KlueError('BINDING_INVALID', `${broken.map((e) => e.message).join('; ')} (${broken.length} x-bind-server bindings cannot be loaded)`, {
+      cause: firstBroken,
+      details: { bindings: broken.map((e) => e.message) },
+    });
+  }
+  if (unbound.length > 0) {
+    const how = config.handlers.length > 0 ? `nor an export of ${config.handlers.join(', ')} named by its operationId` : 'and the config names no handlers modules';
+    if (config.strict_bindings) {
+      throw new KlueError('BINDING_INVALID', `${config.file}: strict_bindings: ${unbound.length} operation(s) have no x-bind-server ${how}: ${unbound.join(', ')}`);
+    }
+    if (http) {
+      rootLogger().warn({ count: unbound.length, operations: unbound }, `${unbound.length} operation(s) have no handler and answer 501 NOT_IMPLEMENTED: no x-bind-server ${how}`);
     }
   }
   await loadSetup(config);

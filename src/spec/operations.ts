@@ -1,7 +1,8 @@
 import { isObject } from '../util/is-object.js';
 import { KlueError } from '../core/errors/klue-error.js';
-import { refDefinitionName, toJsonSchema, type JsonSchema } from './json-schema.js';
+import { refDefinitionName, type JsonSchema } from './json-schema.js';
 import type { SpecFile } from './spec-file.js';
+import { resolvePointer, specSchemas, type SpecSchemas } from './spec-schemas.js';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'] as const;
 export type HttpMethod = (typeof METHODS)[number];
@@ -22,8 +23,8 @@ export interface Operation {
   /** The user-facing JSON path of the operation, for errors: `paths./hello.get`. */
   where: string;
   operationId?: string;
-  /** The `x-bind-server` value. */
-  binding: string;
+  /** The `x-bind-server` value; without it the operation is bound by its `operationId` (or answers 501). */
+  binding?: string;
   requiresAuth: boolean;
   params?: JsonSchema;
   querystring?: JsonSchema;
@@ -32,6 +33,14 @@ export interface Operation {
   bodyRequired: boolean;
   /** Qualified model name of the body when it is a definition `$ref`. */
   bodyModel?: string;
+  /**
+   * Media types the operation declares for its body (`consumes`, `requestBody.content`); empty
+   * when it declares none (JSON, as before). `body` is the schema of the JSON one, or else of
+   * the form one.
+   */
+  bodyMedia: string[];
+  /** Schema of an `application/x-www-form-urlencoded` or `multipart/form-data` body, when declared. */
+  formBody?: JsonSchema;
   /** Response specs by status code (`200`, `404`, `default`). */
   responses: Map<string, ResponseSpec>;
   /** Status of a successful answer: the lowest 2xx the spec declares, or 200. */
@@ -44,10 +53,7 @@ function deref(doc: Record<string, unknown>, node: unknown, file: string): unkno
   for (let hops = 0; isObject(cur) && typeof cur.$ref === 'string' && hops < 20; hops++) {
     const ref = cur.$ref;
     if (!ref.startsWith('#/')) throw new KlueError('SPEC_INVALID', `${file}: unsupported $ref ${ref}`);
-    let target: unknown = doc;
-    for (const part of ref.slice(2).split('/')) {
-      target = isObject(target) ? target[part.replaceAll('~1', '/').replaceAll('~0', '~')] : undefined;
-    }
+    const target = resolvePointer(doc, ref);
     if (target === undefined) throw new KlueError('SPEC_INVALID', `${file}: $ref ${ref} points at nothing`);
     cur = target;
   }
@@ -58,11 +64,33 @@ const PARAM_KEYWORDS = ['type', 'format', 'items', 'enum', 'default', 'minimum',
   'exclusiveMaximum', 'minLength', 'maxLength', 'pattern', 'minItems', 'maxItems', 'uniqueItems', 'multipleOf',
   'x-nullable'];
 
-function paramSchema(api: string, param: Record<string, unknown>): JsonSchema {
-  if (isObject(param.schema)) return toJsonSchema(api, param.schema);
+function paramSchema(schemas: SpecSchemas, param: Record<string, unknown>): JsonSchema {
+  if (isObject(param.schema)) return schemas.convert(param.schema);
   const s: Record<string, unknown> = {};
   for (const k of PARAM_KEYWORDS) if (param[k] !== undefined) s[k] = param[k];
-  return toJsonSchema(api, s);
+  // A file sent in a form is whatever bytes the client sent.
+  if (s.type === 'file') return {};
+  return schemas.convert(s);
+}
+
+const JSON_MEDIA = /^application\/([\w.+-]+\+)?json\b/i;
+const FORM_MEDIA = /^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i;
+
+/** What kind of body a media type is, as klue parses it. */
+export function mediaKind(media: string): 'json' | 'form' | 'other' {
+  if (JSON_MEDIA.test(media) || media === '*/*' || /^application\/\*/.test(media)) return 'json';
+  return FORM_MEDIA.test(media) ? 'form' : 'other';
+}
+
+/**
+ * A form field with `format: binary` is a file: its schema accepts the Buffer that the
+ * multipart parser gives (a string schema would refuse it).
+ */
+function formSchema(schema: JsonSchema): JsonSchema {
+  const props = schema.properties;
+  if (!isObject(props)) return schema;
+  const fileField = (s: unknown) => isObject(s) && (s.format === 'binary' || (s.type === 'array' && isObject(s.items) && s.items.format === 'binary'));
+  return { ...schema, properties: Object.fromEntries(Object.entries(props).map(([k, v]) => [k, fileField(v) ? {} : v])) };
 }
 
 function isBearerScheme(scheme: unknown): boolean {
@@ -89,7 +117,7 @@ function objectSchema(props: Map<string, JsonSchema>, required: string[]): JsonS
 
 function pickJson(content: unknown): Record<string, unknown> | undefined {
   if (!isObject(content)) return undefined;
-  const key = Object.keys(content).find((k) => /^application\/([\w.+-]+\+)?json/.test(k)) ?? Object.keys(content)[0];
+  const key = Object.keys(content).find((k) => JSON_MEDIA.test(k)) ?? Object.keys(content)[0];
   const media = key === undefined ? undefined : content[key];
   return isObject(media) ? media : undefined;
 }
@@ -103,7 +131,7 @@ function responseSpecs(spec: SpecFile, op: Record<string, unknown>): Map<string,
     const schema = spec.major === 2 ? res.schema : pickJson(res.content)?.schema;
     const model = isObject(schema) ? refDefinitionName(schema.$ref) : undefined;
     out.set(status, {
-      schema: isObject(schema) ? toJsonSchema(spec.name, schema) : undefined,
+      schema: isObject(schema) ? specSchemas(spec).convert(schema) : undefined,
       model: model === undefined ? undefined : `${spec.name}.${model}`,
     });
   }
@@ -113,7 +141,9 @@ function responseSpecs(spec: SpecFile, op: Record<string, unknown>): Map<string,
 /** Extracts every operation of a spec, with JSON schemas for each part of its requests and responses. */
 export function extractOperations(spec: SpecFile): Operation[] {
   const ops: Operation[] = [];
-  for (const [path, rawItem] of Object.entries(spec.doc.paths as Record<string, unknown>)) {
+  const schemas = specSchemas(spec);
+  const paths = isObject(spec.doc.paths) ? spec.doc.paths : {};
+  for (const [path, rawItem] of Object.entries(paths)) {
     const item = deref(spec.doc, rawItem, spec.file);
     if (!isObject(item)) continue;
     for (const method of METHODS) {
@@ -121,36 +151,57 @@ export function extractOperations(spec: SpecFile): Operation[] {
       if (!isObject(op)) continue;
       const where = `paths.${path}.${method}`;
       const binding = op['x-bind-server'];
-      if (typeof binding !== 'string' || binding.trim() === '') {
-        throw new KlueError('BINDING_INVALID', `${spec.file}: ${where}: x-bind-server is missing`);
-      }
-      const groups = { path: new Map<string, JsonSchema>(), query: new Map<string, JsonSchema>(), header: new Map<string, JsonSchema>() };
-      const required = { path: [] as string[], query: [] as string[], header: [] as string[] };
+      const groups = { path: new Map<string, JsonSchema>(), query: new Map<string, JsonSchema>(), header: new Map<string, JsonSchema>(), formData: new Map<string, JsonSchema>() };
+      const required = { path: [] as string[], query: [] as string[], header: [] as string[], formData: [] as string[] };
       let body: JsonSchema | undefined;
       let bodyRequired = false;
       let bodyModel: string | undefined;
-      const params: unknown[] = [...(Array.isArray(item.parameters) ? (item.parameters as unknown[]) : []), ...(Array.isArray(op.parameters) ? (op.parameters as unknown[]) : [])];
-      for (const rawParam of params) {
+      let formBody: JsonSchema | undefined;
+      let bodyMedia: string[] = [];
+      // Path-level parameters first: an operation's parameter of the same name and place overrides it.
+      const byKey = new Map<string, Record<string, unknown>>();
+      for (const rawParam of [...(Array.isArray(item.parameters) ? (item.parameters as unknown[]) : []), ...(Array.isArray(op.parameters) ? (op.parameters as unknown[]) : [])]) {
         const p = deref(spec.doc, rawParam, spec.file);
-        if (!isObject(p) || typeof p.name !== 'string') continue;
+        if (isObject(p) && typeof p.name === 'string') byKey.set(`${String(p.in)} ${p.name}`, p);
+      }
+      for (const p of byKey.values()) {
+        const name = p.name as string;
         if (p.in === 'body') {
-          body = paramSchema(spec.name, p);
+          body = paramSchema(schemas, p);
           bodyRequired = p.required === true;
           const def = isObject(p.schema) ? refDefinitionName(p.schema.$ref) : undefined;
           if (def !== undefined) bodyModel = `${spec.name}.${def}`;
-        } else if (p.in === 'path' || p.in === 'query' || p.in === 'header') {
-          const name = p.in === 'header' ? p.name.toLowerCase() : p.name;
-          groups[p.in].set(name, paramSchema(spec.name, p));
-          if (p.required === true || p.in === 'path') required[p.in].push(name);
-        } else if (p.in === 'formData') {
-          throw new KlueError('SPEC_INVALID', `${spec.file}: ${where}: formData parameters are not supported; use a JSON body`);
+        } else if (p.in === 'path' || p.in === 'query' || p.in === 'header' || p.in === 'formData') {
+          const key = p.in === 'header' ? name.toLowerCase() : name;
+          groups[p.in].set(key, paramSchema(schemas, p));
+          if (p.required === true || p.in === 'path') required[p.in].push(key);
+        }
+      }
+      if (spec.major === 2) {
+        const consumes = op.consumes ?? spec.doc.consumes;
+        bodyMedia = Array.isArray(consumes) ? consumes.filter((m): m is string => typeof m === 'string') : [];
+        if (groups.formData.size > 0) {
+          formBody = objectSchema(groups.formData, required.formData);
+          body ??= formBody;
+          bodyRequired ||= required.formData.length > 0;
+          if (!bodyMedia.some((m) => mediaKind(m) === 'form')) bodyMedia = [...bodyMedia, 'application/x-www-form-urlencoded', 'multipart/form-data'];
         }
       }
       const requestBody = deref(spec.doc, op.requestBody, spec.file);
       if (isObject(requestBody)) {
-        const schema = pickJson(requestBody.content)?.schema;
-        if (isObject(schema)) {
-          body = toJsonSchema(spec.name, schema);
+        const content = isObject(requestBody.content) ? requestBody.content : {};
+        bodyMedia = Object.keys(content);
+        const json = bodyMedia.find((m) => mediaKind(m) === 'json');
+        const form = bodyMedia.find((m) => mediaKind(m) === 'form');
+        const schemaOf = (m: string | undefined) => {
+          const media = m === undefined ? undefined : content[m];
+          return isObject(media) && isObject(media.schema) ? media.schema : undefined;
+        };
+        const formRaw = schemaOf(form);
+        if (formRaw) formBody = formSchema(schemas.convert(formRaw));
+        const schema = schemaOf(json) ?? formRaw ?? schemaOf(bodyMedia[0]);
+        if (schema) {
+          body = schemas.convert(schema);
           const def = refDefinitionName(schema.$ref);
           if (def !== undefined) bodyModel = `${spec.name}.${def}`;
         }
@@ -165,7 +216,7 @@ export function extractOperations(spec: SpecFile): Operation[] {
         path,
         where,
         operationId: typeof op.operationId === 'string' ? op.operationId : undefined,
-        binding: binding.trim(),
+        binding: typeof binding === 'string' && binding.trim() !== '' ? binding.trim() : undefined,
         requiresAuth: requiresAuth(spec, op),
         params: objectSchema(groups.path, required.path),
         querystring: objectSchema(groups.query, required.query),
@@ -173,6 +224,8 @@ export function extractOperations(spec: SpecFile): Operation[] {
         body,
         bodyRequired,
         bodyModel,
+        bodyMedia,
+        formBody,
         responses,
         successStatus: success ?? 200,
       });

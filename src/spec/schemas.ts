@@ -9,10 +9,12 @@ import { definitionsId, type JsonSchema } from './json-schema.js';
  * types, as every HTTP framework does. Both know every API's definitions.
  */
 export class SchemaSet {
-  readonly exact: Ajv2020 = createAjv({ useDefaults: false });
+  // Every error, not the first: a bad response or model is logged with each field at fault.
+  readonly exact: Ajv2020 = createAjv({ useDefaults: false, allErrors: true });
   private readonly docs: { $id: string; $defs: Record<string, JsonSchema> }[] = [];
   private requestAjv: Ajv2020 | undefined;
   private coercingAjv: Ajv2020 | undefined;
+  private readonly unknownFormats = new Set<string>();
 
   /**
    * The validators of request bodies and of path, query and header strings: made when the HTTP
@@ -28,8 +30,35 @@ export class SchemaSet {
   }
 
   private withDefinitions(ajv: Ajv2020): Ajv2020 {
+    for (const format of this.unknownFormats) ajv.addFormat(format, true);
     for (const doc of this.docs) ajv.addSchema(doc);
     return ajv;
+  }
+
+  /**
+   * Makes the formats of `schemas` that Ajv does not know (`uint64`, vendor formats) accepted
+   * unchecked, as OpenAPI allows, instead of Ajv warning at each schema that uses one. Returns
+   * those not seen before, for one log line each.
+   */
+  acceptFormats(schemas: Iterable<unknown>): string[] {
+    const found = new Set<string>();
+    const stack = [...schemas];
+    while (stack.length > 0) {
+      const n = stack.pop();
+      if (Array.isArray(n)) stack.push(...(n as unknown[]));
+      else if (typeof n === 'object' && n !== null) {
+        for (const [k, v] of Object.entries(n)) {
+          if (k === 'format' && typeof v === 'string') found.add(v);
+          else if (typeof v === 'object' && v !== null) stack.push(v);
+        }
+      }
+    }
+    const added = [...found].filter((f) => this.exact.formats[f] === undefined && !this.unknownFormats.has(f));
+    for (const format of added) {
+      this.unknownFormats.add(format);
+      for (const ajv of [this.exact, this.requestAjv, this.coercingAjv]) ajv?.addFormat(format, true);
+    }
+    return added;
   }
 
   addDefinitions(api: string, defs: Record<string, JsonSchema>): void {

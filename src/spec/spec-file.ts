@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, extname, join, relative } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { KlueError } from '../core/errors/klue-error.js';
 import { isObject } from '../util/is-object.js';
@@ -15,18 +17,56 @@ export interface SpecFile {
   doc: Record<string, unknown>;
 }
 
-function specError(file: string, err: unknown): KlueError {
+type Where = (pointer: string) => Promise<string>;
+
+async function specError(file: string, err: unknown, where: Where, bundled: boolean): Promise<KlueError> {
   const e = err as { message?: string; details?: { instancePath?: string; message?: string }[]; path?: unknown };
   let message = e.message ?? String(err);
   if (Array.isArray(e.details) && e.details.length > 0) {
-    message = e.details
-      .slice(0, 10)
-      .map((d) => `${decodePointer(d.instancePath ?? '')}: ${d.message ?? 'is invalid'}`)
-      .join('; ');
+    const lines = new Set<string>();
+    for (const d of e.details.slice(0, 10)) lines.add(`${await where(d.instancePath ?? '')}: ${d.message ?? 'is invalid'}`);
+    message = [...lines].join('; ');
+    // A bundled spec's lines each name the file they are in already.
+    if (bundled) return new KlueError('SPEC_INVALID', message, { cause: err, details: { file } });
   } else if (Array.isArray(e.path)) {
     message = `${e.path.join('.')}: ${message}`;
   }
   return new KlueError('SPEC_INVALID', `${file}: ${message}`, { cause: err, details: { file } });
+}
+
+/**
+ * Where a pointer of a bundled spec was written: the bundler copied each file a `$ref` names
+ * into the document, so the pointer is followed through the files as the user wrote them,
+ * jumping along each `$ref` met on the way (`common/Error.json: properties.code.type`).
+ */
+function sourceWhere(entry: string, cwd: string): Where {
+  const files = new Map<string, Promise<unknown>>();
+  const read = (f: string) => {
+    let doc = files.get(f);
+    if (!doc) {
+      doc = readFile(f, 'utf8').then((text) => parseYaml(text) as unknown);
+      files.set(f, doc);
+    }
+    return doc;
+  };
+  const step = (node: unknown, token: string): unknown => (isObject(node) || Array.isArray(node) ? (node as Record<string, unknown>)[token] : undefined);
+  return async (pointer) => {
+    let file = entry;
+    let node = await read(file);
+    let at: string[] = [];
+    for (const token of pointer.split('/').filter(Boolean).map((t) => t.replaceAll('~1', '/').replaceAll('~0', '~'))) {
+      for (let hops = 0; isObject(node) && typeof node.$ref === 'string' && hops < 20; hops++) {
+        const [target = '', fragment = ''] = node.$ref.split('#');
+        if (target) file = resolve(dirname(file), target);
+        at = fragment.split('/').filter(Boolean).map((t) => decodeURIComponent(t).replaceAll('~1', '/').replaceAll('~0', '~'));
+        node = await read(file);
+        for (const t of at) node = step(node, t);
+      }
+      node = step(node, token);
+      at.push(token);
+    }
+    return `${relative(cwd, file) || file}: ${at.join('.') || '(root)'}`;
+  };
 }
 
 /** `/paths/~1hello/get` → `paths./hello.get`: the JSON path as a user reads it. */
@@ -58,17 +98,45 @@ async function validateOnce(doc: Record<string, unknown>, cwd: string): Promise<
   }
 }
 
+/** Whether a document `$ref`s another file (or URL) anywhere. */
+function hasExternalRef(node: unknown): boolean {
+  const stack: unknown[] = [node];
+  while (stack.length > 0) {
+    const n = stack.pop();
+    if (Array.isArray(n)) stack.push(...(n as unknown[]));
+    else if (isObject(n)) {
+      if (typeof n.$ref === 'string' && !n.$ref.startsWith('#')) return true;
+      for (const v of Object.values(n)) if (typeof v === 'object' && v !== null) stack.push(v);
+    }
+  }
+  return false;
+}
+
+/**
+ * Reads a spec as one document whose `$ref`s are all local. The bundler crawls every `$ref` of
+ * the document, which takes seconds on a spec of thousands: a spec in one file skips it.
+ */
+async function readBundled(file: string): Promise<{ doc: Record<string, unknown>; bundled: boolean }> {
+  const parsed = (await SwaggerParser.parse(file)) as unknown as Record<string, unknown>;
+  if (!hasExternalRef(parsed)) return { doc: parsed, bundled: false };
+  return { doc: (await SwaggerParser.bundle(file)) as unknown as Record<string, unknown>, bundled: true };
+}
+
 /** Parses, bundles (cross-file `$ref`s made local) and validates a spec against its OpenAPI version. */
 export async function loadSpecFile(file: string, cwd = process.cwd()): Promise<SpecFile> {
   const shown = relative(cwd, file) || file;
   let doc: Record<string, unknown>;
+  let bundled = false;
   try {
-    doc = (await SwaggerParser.bundle(file)) as unknown as Record<string, unknown>;
+    ({ doc, bundled } = await readBundled(file));
     await validateOnce(doc, cwd);
   } catch (err) {
-    throw specError(shown, err);
+    const where: Where = bundled ? sourceWhere(file, cwd) : (pointer) => Promise.resolve(decodePointer(pointer));
+    throw await specError(shown, err, where, bundled);
   }
   const major = typeof doc.swagger === 'string' ? 2 : 3;
-  if (!isObject(doc.paths)) throw new KlueError('SPEC_INVALID', `${shown}: paths: missing`);
+  // OpenAPI 3.1 makes `paths` optional: a document may describe only webhooks or components.
+  const v31 = typeof doc.openapi === 'string' && doc.openapi.startsWith('3.1');
+  if (!isObject(doc.paths) && !v31) throw new KlueError('SPEC_INVALID', `${shown}: paths: missing`);
   return { name: basename(file, extname(file)), file: shown, major, doc };
 }

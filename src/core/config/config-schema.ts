@@ -20,6 +20,12 @@ export const configSchema = {
       default: ['apis/*.yaml', 'apis/*.yml', 'apis/*.json'],
       description: 'With the default globs, files that are not specs (fragments that specs $ref) are skipped.',
     },
+    handlers: {
+      anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+      default: [],
+      description: 'Globs of handler modules: an operation without x-bind-server is bound to the export its operationId names.',
+    },
+    strict_bindings: { type: 'boolean', 'x-default': 'true in production, else false' },
     jwt_secret: { type: 'string', minLength: 1 },
     jwt_public_key: { type: 'string' },
     jwt_private_key: { type: 'string' },

@@ -217,6 +217,18 @@ export interface KlueConfig {
    */
   apis: string[];
   /**
+   * Globs (relative to the service) of handler modules. An operation without `x-bind-server`
+   * is bound to the export of these modules that its `operationId` names.
+   * @default []
+   */
+  handlers: string[];
+  /**
+   * Refuse to start while an operation has no handler, instead of answering it 501
+   * `NOT_IMPLEMENTED` after one start-up warning that lists them all.
+   * @default true in production, else false
+   */
+  strict_bindings: boolean;
+  /**
    * Enables tasks; `klue start` also runs workers.
    * @default false
    */

@@ -9,7 +9,7 @@ import { parseDuration } from '../../util/duration.js';
 import { isObject } from '../../util/is-object.js';
 import { configSchema } from './config-schema.js';
 import type { ContextPropagation } from '../context/propagation.js';
-import type { AsyncConfig, HttpConfig, KlueConfig } from './config-types.js';
+import { isProduction, type AsyncConfig, type HttpConfig, type KlueConfig } from './config-types.js';
 import { substituteEnvSecrets } from './env-secrets.js';
 
 export interface LoadConfigOptions {
@@ -238,6 +238,8 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
     // `version` and `jwt_algorithm` default by a rule: the schema's `x-default` says it.
     version: (raw.version as string | undefined) ?? readPackageVersion(dir) ?? '0.0.0',
     apis,
+    handlers: typeof raw.handlers === 'string' ? [raw.handlers] : ((raw.handlers as string[] | undefined) ?? [...TOP.handlers.default]),
+    strict_bindings: (raw.strict_bindings as boolean | undefined) ?? isProduction({ env }),
     with_async: (raw.with_async as boolean | undefined) ?? TOP.with_async.default,
     serve_base_path: (raw.serve_base_path as boolean | undefined) ?? TOP.serve_base_path.default,
     body_limit: (raw.body_limit as number | undefined) ?? TOP.body_limit.default,

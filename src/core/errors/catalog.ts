@@ -17,6 +17,7 @@ export const ERROR_CATALOG = {
   REQUEST_TIMEOUT: { status: 408, message: 'The request was not received in full within the server timeout' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request line or headers are larger than the server accepts' },
   METHOD_NOT_IMPLEMENTED: { status: 501, message: 'The server does not implement this HTTP method' },
+  NOT_IMPLEMENTED: { status: 501, message: 'The API declares this operation but the service binds no handler to it' },
   BAD_RESPONSE: { status: 500, message: 'The handler returned a response that does not match the API spec' },
   UNHANDLED_SERVER_ERROR: { status: 500, message: 'An unexpected error occurred while handling the request' },
   ASYNC_UNAVAILABLE: { status: 503, message: 'The task queue could not accept the task; nothing was queued' },
