@@ -33,6 +33,7 @@ export const ERROR_CATALOG = {
   BINDING_INVALID: { status: 500, message: 'An x-bind-server handler (module or export) cannot be loaded' },
   MODEL_INVALID: { status: 500, message: 'Data given to a model constructor does not match its definition' },
   DUPLICATE_TASK: { status: 500, message: 'Two async tasks share one name' },
+  PORT_IN_USE: { status: 500, message: 'The port the server should listen on is taken or not allowed' },
   REDIS_NOT_INSTALLED: { status: 500, message: 'redis-server is needed for the embedded queue and is not installed' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
