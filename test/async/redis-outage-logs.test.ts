@@ -1,34 +1,16 @@
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createRootLogger } from '../../src/core/log/logger.js';
 import { QueueAdmin } from '../../src/tasks/transport/queue-admin.js';
+import { captureLogs, silenceLogs } from '../helpers/captured-logs.js';
 import { startRedis, stopAndClean, type PrivateRedis } from '../helpers/redis.js';
 import { testConfig, waitFor } from './helpers/config.js';
-
-/** The root logger's lines, captured instead of printed. */
-function captureLogs(): { level: number; obj: Record<string, unknown>; msg: string }[] {
-  const lines: { level: number; obj: Record<string, unknown>; msg: string }[] = [];
-  createRootLogger(
-    {},
-    {
-      level: 'info',
-      hooks: {
-        logMethod(args, _method, level) {
-          const [first, second] = args as unknown[];
-          lines.push(typeof first === 'string' ? { level, obj: {}, msg: first } : { level, obj: first as Record<string, unknown>, msg: String(second) });
-        },
-      },
-    },
-  );
-  return lines;
-}
 
 let redis: PrivateRedis | undefined;
 let admin: QueueAdmin | undefined;
 afterEach(async () => {
   await admin?.close();
   if (redis) await stopAndClean(redis);
-  createRootLogger({}, { level: 'silent' });
+  silenceLogs();
   vi.restoreAllMocks();
 });
 

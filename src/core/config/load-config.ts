@@ -11,6 +11,8 @@ import { configSchema } from './config-schema.js';
 import type { ContextPropagation } from '../context/propagation.js';
 import type { AsyncConfig, HttpConfig, KlueConfig } from './config-types.js';
 import { substituteEnvSecrets } from './env-secrets.js';
+import { closeKey } from './key-suggestions.js';
+import { rootLogger } from '../log/logger.js';
 
 export interface LoadConfigOptions {
   /** The service folder. Default: the current directory. */
@@ -62,6 +64,21 @@ function validate(file: string, raw: Record<string, unknown>): void {
     return `${path}: ${e.message ?? 'is invalid'}${extra}`;
   });
   throw new KlueError('CONFIG_INVALID', `${file}: ${problems.join('; ')}`, { details: { file, problems } });
+}
+
+const KNOWN_KEYS = Object.keys(configSchema.properties);
+
+/**
+ * Warns of each top-level key klue does not read that is close to one it does (`with_asycn`):
+ * other unknown keys are the app's own and stay silent.
+ */
+function warnMisspeltKeys(file: string, raw: Record<string, unknown>): void {
+  for (const key of Object.keys(raw)) {
+    if (KNOWN_KEYS.includes(key)) continue;
+    const known = closeKey(key, KNOWN_KEYS);
+    if (known === undefined) continue;
+    rootLogger().warn({ file, key, did_you_mean: known }, `config: ${file}: '${key}' is not a klue key, so klue ignores it: did you mean '${known}'?`);
+  }
 }
 
 /** A top-level `swagger:` / `openapi:` key, in YAML (at the start of a line) or JSON. */
@@ -220,6 +237,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
   if (options.overrides) raw = deepMerge(raw, options.overrides);
   raw = substituteEnvSecrets(source, raw);
   validate(source, raw);
+  warnMisspeltKeys(source, raw);
 
   const name = raw.name as string;
   const apiGlobs = (raw.apis as string[] | undefined) ?? [...TOP.apis.default];
