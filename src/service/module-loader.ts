@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import { noteServiceModule } from '../util/service-modules.js';
 
 type Installer = () => void | Promise<void>;
 
@@ -30,5 +31,7 @@ function install(run: Installer): Promise<void> {
 /** Imports a module of the service (a handler, the setup module, a task module) by its path. */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
   if (installer && TYPESCRIPT.test(file)) await install(installer);
-  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  noteServiceModule(file);
+  return mod;
 }

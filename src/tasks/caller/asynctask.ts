@@ -6,6 +6,7 @@ import { decodeValue, encodeValue } from '../envelope/codec.js';
 import { asyncStopped, getRuntime } from '../transport/runtime.js';
 import { checkOptions, prepareCall } from './task-call.js';
 import { localHandle, queuedHandle } from './task-handle.js';
+import { callingModule, checkWorkersLoad } from './worker-reach.js';
 import { registerTask, type TaskDefinition } from '../registry.js';
 import type { AsyncTask, CallOptions, TaskHandle, TaskOptions } from '../types.js';
 
@@ -39,6 +40,7 @@ async function call<R>(def: TaskDefinition, callOptions: CallOptions, args: unkn
     const job = runtime.inline.submit(item);
     return localHandle<R>(def.name, item.queue, job.id, job.duplicate, job.done);
   }
+  checkWorkersLoad(def, runtime);
   const producer = runtime.producer;
   if (!producer) throw new Error('klue async runtime has neither a producer nor an inline runner');
   const { id, duplicate } = await producer.enqueue(item);
@@ -117,7 +119,7 @@ export function asynctask<A extends unknown[], R>(
     );
   }
   checkTaskOptions(name, options);
-  const def: TaskDefinition = { name, fn: fn, options: Object.freeze(options) };
+  const def: TaskDefinition = { name, fn: fn, options: Object.freeze(options), module: callingModule(asynctask) };
   registerTask(def);
 
   const task = (...args: A) => track(call<Awaited<R>>(def, {}, args));

@@ -4,6 +4,7 @@ import { processSingleton } from '../../util/process-singleton.js';
 import type { TaskResult } from '../envelope/codec.js';
 import type { EnqueueItem, Producer } from './producer.js';
 import { resolveSecret } from '../secret.js';
+import { taskNames } from '../registry.js';
 
 /** A call submitted to the in-process runner. */
 export interface InlineJob {
@@ -28,6 +29,11 @@ export interface AsyncRuntime {
   producer?: Producer;
   /** Set in `inline` mode. */
   inline?: InlineRuns;
+  /**
+   * Tasks registered when `startAsync` ran: by the modules the service loads at start-up
+   * (handlers, setup), which its workers load too.
+   */
+  tasksAtStart: ReadonlySet<string>;
 }
 
 // Process-wide, so tasks defined against another copy of klue still find the runtime.
@@ -66,7 +72,7 @@ export async function startAsync(config: KlueConfig, role: 'server' | 'worker'):
     throw new Error('klue async is already started in this process with another config; call stopAsync() first');
   }
   const secret = resolveSecret(config);
-  const runtime: AsyncRuntime = { config, role, secret };
+  const runtime: AsyncRuntime = { config, role, secret, tasksAtStart: new Set(taskNames()) };
   if (inline) {
     runtime.inline = new inline.InlineRunner(config, secret);
   } else {
