@@ -1,4 +1,5 @@
 import type { KlueConfig } from '../../core/config/config-types.js';
+import { KlueError } from '../../core/errors/klue-error.js';
 import { rootLogger } from '../../core/log/logger.js';
 import { processSingleton } from '../../util/process-singleton.js';
 import type { TaskResult } from '../envelope/codec.js';
@@ -69,7 +70,7 @@ export async function startAsync(config: KlueConfig, role: 'server' | 'worker'):
   const started = current.runtime;
   if (started) {
     if (started.config === config) return;
-    throw new Error('klue async is already started in this process with another config; call stopAsync() first');
+    throw new KlueError('ASYNC_ALREADY_STARTED', `klue async is already started in this process with another config (${started.config.file}); call stopAsync() first`);
   }
   const secret = resolveSecret(config);
   const runtime: AsyncRuntime = { config, role, secret, tasksAtStart: new Set(taskNames()) };
