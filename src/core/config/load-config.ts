@@ -12,6 +12,7 @@ import type { ContextPropagation } from '../context/propagation.js';
 import type { AsyncConfig, HttpConfig, KlueConfig } from './config-types.js';
 import { substituteEnvSecrets } from './env-secrets.js';
 import { closeKey } from './key-suggestions.js';
+import { withDeprecatedReads } from './jwt-settings.js';
 import { rootLogger } from '../log/logger.js';
 
 export interface LoadConfigOptions {
@@ -265,17 +266,17 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
     metrics_token: raw.metrics_token as string | undefined,
     metrics_queue_max_age: (raw.metrics_queue_max_age as number | undefined) ?? TOP.metrics_queue_max_age.default,
     context_propagation: (raw.context_propagation as ContextPropagation | undefined) ?? TOP.context_propagation.default,
-    jwt: {
+    jwt: withDeprecatedReads({
       secret: raw.jwt_secret as string | undefined,
-      publicKey,
-      privateKey: raw.jwt_private_key as string | undefined,
+      public_key: publicKey,
+      private_key: raw.jwt_private_key as string | undefined,
       algorithm: (raw.jwt_algorithm as 'HS256' | 'RS256' | 'ES256' | undefined) ?? (publicKey ? 'RS256' : 'HS256'),
       audience: raw.jwt_audience as string | undefined,
       issuer: raw.jwt_issuer as string | undefined,
-      tokenTimeout: (raw.jwt_token_timeout as number | undefined) ?? TOP.jwt_token_timeout.default,
-      requireExp: (raw.jwt_require_exp as boolean | undefined) ?? TOP.jwt_require_exp.default,
-      requireSub: (raw.jwt_require_sub as boolean | undefined) ?? TOP.jwt_require_sub.default,
-    },
+      token_timeout: (raw.jwt_token_timeout as number | undefined) ?? TOP.jwt_token_timeout.default,
+      require_exp: (raw.jwt_require_exp as boolean | undefined) ?? TOP.jwt_require_exp.default,
+      require_sub: (raw.jwt_require_sub as boolean | undefined) ?? TOP.jwt_require_sub.default,
+    }),
     async: asyncConfig(source, name, asyncSection),
     raw,
     get: <T>(key: string) => getPath(raw, key) as T | undefined,
