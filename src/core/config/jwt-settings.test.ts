@@ -26,6 +26,8 @@ describe('config.jwt in snake_case', () => {
       public_key: undefined,
       private_key: undefined,
     });
+    // Used as klue uses it (token, verifier), it warns of nothing.
+    await new JwtVerifier(config.jwt).verify(await generateToken({ userId: 'u0', config: config.jwt }));
     expect(lines).toEqual([]);
     const old = config.jwt as JwtConfig & { tokenTimeout?: number };
     expect(old.tokenTimeout).toBe(86400);

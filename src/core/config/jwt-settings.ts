@@ -24,7 +24,8 @@ function deprecated(old: string, now: string): void {
 export function jwtSettings(input: JwtConfigInput): JwtConfig {
   const out: Record<string, unknown> = { ...input };
   for (const [old, now] of Object.entries(RENAMED)) {
-    if (!(old in input)) continue;
+    // Own enumerable fields only: a loaded config.jwt has the old names as warning getters.
+    if (!Object.prototype.propertyIsEnumerable.call(input, old)) continue;
     deprecated(old, now);
     out[now] ??= (input as Record<string, unknown>)[old];
     delete out[old];
