@@ -2,7 +2,7 @@
 // or JWT library: async tasks are in 'klue/async'; loading and starting a service, and issuing
 // tokens, in 'klue/server'.
 export { config } from './core/config/current-config.js';
-export type { KlueConfig, AsyncConfig, JwtConfig, DashboardConfig } from './core/config/config-types.js';
+export type { KlueConfig, AsyncConfig, JwtConfig, JwtConfigInput, DashboardConfig } from './core/config/config-types.js';
 
 export { ApiPool, type ApiEntry, type ApiPools } from './spec/api-pool.js';
 export { modelNameOf, isModel, type Model, type ModelFactory } from './spec/models.js';

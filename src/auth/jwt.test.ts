@@ -4,7 +4,7 @@ import type { JwtConfig } from '../core/config/config-types.js';
 import { KlueError } from '../core/errors/klue-error.js';
 import { generateToken, JwtVerifier } from './jwt.js';
 
-const hs: JwtConfig = { algorithm: 'HS256', secret: 'a-long-enough-test-secret', audience: 'aud', issuer: 'iss', tokenTimeout: 60, requireExp: true, requireSub: true };
+const hs: JwtConfig = { algorithm: 'HS256', secret: 'a-long-enough-test-secret', audience: 'aud', issuer: 'iss', token_timeout: 60, require_exp: true, require_sub: true };
 
 async function code(p: Promise<unknown>): Promise<string> {
   try {
@@ -43,7 +43,7 @@ describe('JWT', () => {
   for (const alg of ['RS256', 'ES256'] as const) {
     it(`verifies ${alg} with a public key and pins the algorithm`, async () => {
       const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
-      const config: JwtConfig = { algorithm: alg, publicKey: await exportSPKI(publicKey), privateKey: await exportPKCS8(privateKey), tokenTimeout: 60, requireExp: true, requireSub: true };
+      const config: JwtConfig = { algorithm: alg, public_key: await exportSPKI(publicKey), private_key: await exportPKCS8(privateKey), token_timeout: 60, require_exp: true, require_sub: true };
       const verifier = new JwtVerifier(config);
       const token = await generateToken({ userId: 'pk-user', config });
       expect((await verifier.verify(token)).sub).toBe('pk-user');
@@ -51,7 +51,7 @@ describe('JWT', () => {
       const forged = await new SignJWT({ sub: 'attacker' })
         .setProtectedHeader({ alg: 'HS256' })
         .setExpirationTime('1h')
-        .sign(new TextEncoder().encode(config.publicKey));
+        .sign(new TextEncoder().encode(config.public_key));
       expect(await code(verifier.verify(forged))).toBe('TOKEN_INVALID');
     });
   }

@@ -4,7 +4,8 @@ import type { KeyObject, webcrypto } from 'node:crypto';
 import { JWTExpired } from 'jose/errors';
 import { importPKCS8, importSPKI } from 'jose/key/import';
 import { jwtVerify } from 'jose/jwt/verify';
-import type { JwtConfig } from '../core/config/config-types.js';
+import type { JwtConfig, JwtConfigInput } from '../core/config/config-types.js';
+import { jwtSettings } from '../core/config/jwt-settings.js';
 import type { UserClaims } from '../core/context/context.js';
 import { loadedConfig } from '../core/config/current-config.js';
 import { KlueError } from '../core/errors/klue-error.js';
@@ -17,13 +18,13 @@ type Key = Uint8Array | KeyObject | webcrypto.CryptoKey;
 const active = processSingleton('klue.jwt.config', (): { config?: JwtConfig } => ({}));
 
 /** Makes `generateToken()` and request authentication use this JWT config (done by loadService). */
-export function useJwtConfig(config: JwtConfig): void {
-  active.config = config;
+export function useJwtConfig(config: JwtConfigInput): void {
+  active.config = jwtSettings(config);
 }
 
-function activeConfig(config?: JwtConfig): JwtConfig {
+function activeConfig(config?: JwtConfigInput): JwtConfig {
   // A worker loads no verifier: its service's config holds the same settings.
-  const c = config ?? active.config ?? loadedConfig()?.jwt;
+  const c = (config && jwtSettings(config)) ?? active.config ?? loadedConfig()?.jwt;
   if (!c) throw new KlueError('CONFIG_INVALID', 'No JWT config loaded: load a service first or pass its jwt config');
   return c;
 }
@@ -33,14 +34,14 @@ async function verifyKey(c: JwtConfig): Promise<Key> {
     if (!c.secret) throw new KlueError('CONFIG_INVALID', 'jwt_secret is required for HS256 tokens');
     return new TextEncoder().encode(c.secret);
   }
-  if (!c.publicKey) throw new KlueError('CONFIG_INVALID', `jwt_public_key is required for ${c.algorithm} tokens`);
-  return importSPKI(c.publicKey, c.algorithm);
+  if (!c.public_key) throw new KlueError('CONFIG_INVALID', `jwt_public_key is required for ${c.algorithm} tokens`);
+  return importSPKI(c.public_key, c.algorithm);
 }
 
 async function signKey(c: JwtConfig): Promise<Key> {
   if (c.algorithm === 'HS256') return verifyKey(c);
-  if (!c.privateKey) throw new KlueError('CONFIG_INVALID', `jwt_private_key is required to issue ${c.algorithm} tokens`);
-  return importPKCS8(c.privateKey, c.algorithm);
+  if (!c.private_key) throw new KlueError('CONFIG_INVALID', `jwt_private_key is required to issue ${c.algorithm} tokens`);
+  return importPKCS8(c.private_key, c.algorithm);
 }
 
 /**
@@ -49,8 +50,10 @@ async function signKey(c: JwtConfig): Promise<Key> {
  */
 export class JwtVerifier {
   private key: Promise<Key>;
-  constructor(private readonly config: JwtConfig) {
-    this.key = verifyKey(config);
+  private readonly config: JwtConfig;
+  constructor(config: JwtConfigInput) {
+    this.config = jwtSettings(config);
+    this.key = verifyKey(this.config);
     // Surface a bad key at start-up, not at the first request.
     this.key.catch(() => undefined);
   }
@@ -74,10 +77,10 @@ export class JwtVerifier {
       throw new KlueError('TOKEN_INVALID', `Token rejected: ${(err as Error).message}`, { cause: err });
     }
     // A token without exp would be valid forever; one without sub names nobody.
-    if (this.config.requireExp && payload.exp === undefined) {
+    if (this.config.require_exp && payload.exp === undefined) {
       throw new KlueError('TOKEN_INVALID', 'Token rejected: it has no "exp" (expiry) claim, which this service requires (jwt_require_exp)');
     }
-    if (this.config.requireSub && (typeof payload.sub !== 'string' || payload.sub === '')) {
+    if (this.config.require_sub && (typeof payload.sub !== 'string' || payload.sub === '')) {
       throw new KlueError('TOKEN_INVALID', 'Token rejected: it has no string "sub" (subject) claim, which this service requires (jwt_require_sub)');
     }
     return payload;
@@ -104,7 +107,7 @@ export interface GenerateTokenOptions {
   /** Extra claims. */
   data?: Record<string, unknown>;
   /** JWT config to sign with. Default: the loaded service's. */
-  config?: JwtConfig;
+  config?: JwtConfigInput;
 }
 
 /** Issues a token the service accepts (for tests and tools; `klue token --user ID` prints one). */
@@ -112,7 +115,7 @@ export async function generateToken(options: GenerateTokenOptions): Promise<stri
   const c = activeConfig(options.config);
   const seconds =
     options.expiresIn === undefined
-      ? c.tokenTimeout
+      ? c.token_timeout
       : typeof options.expiresIn === 'number'
         ? options.expiresIn
         : Math.round(parseDuration(options.expiresIn, 'expiresIn') / 1000);

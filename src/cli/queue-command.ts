@@ -1,6 +1,16 @@
 import type { Command } from 'commander';
 import type { QueueAdmin } from '../tasks/transport/queue-admin.js';
+import { KlueError } from '../core/errors/klue-error.js';
 import { parseDuration } from '../util/duration.js';
+
+/** A duration option; a bad one is a CLI_INVALID naming the option. */
+function cliDuration(value: string, option: string): number {
+  try {
+    return parseDuration(value, option);
+  } catch (err) {
+    throw new KlueError('CLI_INVALID', (err as Error).message, { cause: err });
+  }
+}
 import { printTable } from './print-table.js';
 
 interface CommonOptions {
@@ -69,10 +79,10 @@ export function registerQueueCommands(program: Command): void {
           process.stdout.write(`retrying ${await admin.retryAllFailed()} failed task(s)\n`);
         } else if (id) {
           const q = await admin.retry(id);
-          if (!q) throw new Error(`no failed task with id ${id}`);
+          if (!q) throw new KlueError('CLI_INVALID', `klue queue retry: no failed task with id ${id}`);
           process.stdout.write(`retrying ${id} (queue ${q})\n`);
         } else {
-          throw new Error('give a task id or --all-failed');
+          throw new KlueError('CLI_INVALID', 'klue queue retry: give a task id or --all-failed');
         }
       }),
     );
@@ -84,7 +94,7 @@ export function registerQueueCommands(program: Command): void {
     .option('--failed', 'also remove failed tasks')
     .action((opts: CommonOptions & { grace: string; failed?: boolean }) =>
       withAdmin(opts, async (admin) => {
-        const n = await admin.clean(parseDuration(opts.grace, '--grace'), opts.failed ? ['completed', 'failed'] : ['completed']);
+        const n = await admin.clean(cliDuration(opts.grace, '--grace'), opts.failed ? ['completed', 'failed'] : ['completed']);
         process.stdout.write(`removed ${n} task(s)\n`);
       }),
     );

@@ -6,7 +6,16 @@ import { sendError } from './error-response.js';
 /** `GET /ping`, `GET /version` and `GET /auth/version`, unless the service's specs declare them. */
 export function registerBuiltins(app: FastifyInstance, service: Service, taken: Set<string>): void {
   const { config, jwt } = service;
-  const version = { name: config.name, version: config.version, container: containerName(), env: config.env };
+  // `pym_env` and `apis` (the names of the APIs served) are the original's spelling, which its
+  // clients and acceptance tests read; `env` is klue's. Both carry the same value.
+  const version = {
+    name: config.name,
+    version: config.version,
+    container: containerName(),
+    env: config.env,
+    pym_env: config.env,
+    apis: service.apis.map((api) => api.spec.name),
+  };
   const add = (url: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
     if (!taken.has(`GET ${url}`)) app.get(url, handler);
   };

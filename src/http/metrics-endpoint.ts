@@ -5,6 +5,7 @@ import { isProduction, type KlueConfig } from '../core/config/config-types.js';
 import { KlueError } from '../core/errors/klue-error.js';
 import { QueueAdmin } from '../tasks/transport/queue-admin.js';
 import { sendError } from './error-response.js';
+import { listenError } from './listen-error.js';
 import { waitAtMost } from '../util/wait-at-most.js';
 import { metrics } from '../telemetry/metrics.js';
 import { processSingleton } from '../util/process-singleton.js';
@@ -108,7 +109,11 @@ function serveOnOwnPort(app: FastifyInstance, port: number, path: string, handle
   server.get(path, handler);
   // On ready rather than on listen: a port that is taken fails the start instead of being logged.
   app.addHook('onReady', async () => {
-    await server.listen({ port, host: '0.0.0.0' });
+    try {
+      await server.listen({ port, host: '0.0.0.0' });
+    } catch (err) {
+      throw listenError(err as Error, port, '0.0.0.0', 'the port of the metrics (metrics_port)');
+    }
     app.log.info({ metrics_port: port, metrics_path: path }, 'metrics served on their own port');
   });
   app.addHook('onClose', async () => server.close());

@@ -4,6 +4,7 @@ import type { KlueConfig } from '../core/config/config-types.js';
 import type { Logger } from '../core/log/logger.js';
 import { loadService, type Service } from '../service/load-service.js';
 import { createApp, type CreateAppOptions } from './create-app.js';
+import { listenError } from './listen-error.js';
 
 export interface ServeOptions extends CreateAppOptions {
   /** Default 8080. Use 0 for any free port. */
@@ -28,7 +29,15 @@ export async function serve(config: KlueConfig, options: ServeOptions = {}): Pro
   if (config.with_async) await startAsync(config, 'server');
   const app = await createApp(service, options);
   const host = options.host ?? '0.0.0.0';
-  await app.listen({ port: options.port ?? 8080, host });
+  const listenPort = options.port ?? 8080;
+  try {
+    await app.listen({ port: listenPort, host });
+  } catch (err) {
+    // Nothing of this server may outlive the failure (a library caller's process goes on).
+    await app.close().catch(() => undefined);
+    if (config.with_async) await stopAsync();
+    throw listenError(err as Error, listenPort, host, 'the port to serve the API on (--port)');
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : options.port;
   return {

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { bearerSecretProblem } from '../auth/authorization.js';
 import { config } from '../core/config/current-config.js';
 import { metrics } from '../telemetry/metrics.js';
+import { listenError } from './listen-error.js';
 
 /** The loaded service's `metrics_token`, if any. */
 function loadedMetricsToken(): string | undefined {
@@ -34,7 +35,7 @@ export async function serveWorkerMetrics(port: number, token = loadedMetricsToke
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(listenError(err, port, '0.0.0.0', "the port of this worker's metrics (--metrics-port)")));
     server.listen(port, '0.0.0.0', resolve);
   });
   return { close: () => new Promise<void>((resolve) => server.close(() => resolve())) };

@@ -75,7 +75,7 @@ async function launch(socket: string, dataDir: string): Promise<ChildProcess> {
   child.stderr?.on('data', collect);
   const exited = new Promise<never>((_, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? notInstalled() : err));
-    child.once('exit', (code, signal) => reject(new Error(`redis-server exited (${signal ?? code}) at start: ${output.trim()}`)));
+    child.once('exit', (code, signal) => reject(new KlueError('EMBEDDED_REDIS_FAILED', `redis-server exited (${signal ?? code}) at start: ${output.trim()}`)));
   });
   exited.catch(() => undefined);
   const deadline = Date.now() + 10_000;
@@ -84,7 +84,7 @@ async function launch(socket: string, dataDir: string): Promise<ChildProcess> {
     if (up) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`redis-server did not answer on ${socket} within 10 s: ${output.trim()}`);
+      throw new KlueError('EMBEDDED_REDIS_FAILED', `redis-server did not answer on ${socket} within 10 s: ${output.trim()}`);
     }
     await new Promise((r) => setTimeout(r, 25));
   }

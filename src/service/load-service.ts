@@ -97,7 +97,7 @@ async function load(config: KlueConfig, http: boolean): Promise<Service> {
   useContextPropagation(config.context_propagation);
   const schemas = new SchemaSet();
   const apis = await loadApis(config.dir, config.apis, schemas, http);
-  const hasJwt = Boolean(config.jwt.secret ?? config.jwt.publicKey);
+  const hasJwt = Boolean(config.jwt.secret ?? config.jwt.public_key);
   let jwt: JwtVerifier | undefined;
   if (hasJwt && http) {
     // Imported only for a service with JWT keys: jose is some fifty modules every worker and

@@ -1,4 +1,5 @@
 import { pathToFileURL } from 'node:url';
+import { noteServiceModule } from '../util/service-modules.js';
 import { commonJsHint } from './module-format.js';
 
 type Installer = () => void | Promise<void>;
@@ -31,11 +32,14 @@ function install(run: Installer): Promise<void> {
 /** Imports a module of the service (a handler, the setup module, a task module) by its path. */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
   if (installer && TYPESCRIPT.test(file)) await install(installer);
+  let mod: Record<string, unknown>;
   try {
-    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
     // Node's own message names a require() cycle or an unlinked module, not the package.json at fault.
     const hint = commonJsHint(file);
     throw hint ? new Error(`${hint} (${(err as Error).message})`, { cause: err }) : err;
   }
+  noteServiceModule(file);
+  return mod;
 }

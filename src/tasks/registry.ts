@@ -7,6 +7,8 @@ export interface TaskDefinition {
   name: string;
   fn: (...args: never[]) => unknown;
   options: Readonly<TaskOptions>;
+  /** Absolute path of the module that called `asynctask`, when the stack names one. */
+  module?: string;
 }
 
 // Shared across copies of klue in one process (see docs/design.md), so a worker built from

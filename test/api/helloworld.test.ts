@@ -44,6 +44,15 @@ describe('pymacaron-helloworld, ported', () => {
     expect(res.body).toMatchObject({ name: 'hello', env: expect.any(String), container: expect.any(String), version: expect.any(String) });
   });
 
+  it("GET /version and /auth/version answer the original's pym_env and apis too", async () => {
+    const open = (await getJson(`${server.url}/version`)).body;
+    const authed = (await getJson(`${server.url}/auth/version`, { headers: await auth() })).body;
+    for (const body of [open, authed]) {
+      expect(body.pym_env).toBe(body.env);
+      expect(body.apis).toEqual(['helloworld']);
+    }
+  });
+
   it('GET /auth/version requires a token', async () => {
     expect((await getJson(`${server.url}/auth/version`)).body.error).toBe('AUTHORIZATION_HEADER_MISSING');
     const res = await getJson(`${server.url}/auth/version`, { headers: await auth() });

@@ -89,7 +89,7 @@ describe('token claims', () => {
   it('requires both by default, and jwt_require_exp / jwt_require_sub: false lift them', async () => {
     const bare = await craft({}, { exp: false });
     const strict = await loadConfig({ dir: svc.dir });
-    expect(strict.jwt).toMatchObject({ requireExp: true, requireSub: true });
+    expect(strict.jwt).toMatchObject({ require_exp: true, require_sub: true });
     await expect(new JwtVerifier(strict.jwt).verify(bare)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
     const lenient = await loadConfig({ dir: svc.dir, overrides: { jwt_require_exp: false, jwt_require_sub: false } });
     expect(await new JwtVerifier(lenient.jwt).verify(bare)).toMatchObject({ aud: AUDIENCE, iss: ISSUER });

@@ -122,7 +122,7 @@ describe('task calls a handler does not await', () => {
 
   it('leave a failure the handler awaited and caught to the handler, which answers normally', async () => {
     const res = await postJson(`${server.url}/caught`, { id: 'bad' });
-    expect(res).toMatchObject({ status: 200, body: { ok: false, why: 'TypeError' } });
+    expect(res).toMatchObject({ status: 200, body: { ok: false, why: 'TASK_VALUE_INVALID' } });
     expect(await postJson(`${server.url}/caught`, { id: randomUUID() })).toMatchObject({ status: 200, body: { ok: true } });
   });
 

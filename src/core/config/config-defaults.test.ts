@@ -58,24 +58,24 @@ const SECTIONS: Record<string, string> = {
   DashboardConfig: 'async.dashboard.',
   SentinelConfig: 'async.redis_sentinel.',
 };
-/** `JwtConfig` (`config.jwt`) names its fields in camelCase, from the top-level `jwt_*` keys. */
+/** `JwtConfig` (`config.jwt`) names its fields after the top-level `jwt_*` keys, without `jwt_`. */
 const JWT_FIELDS: Record<string, string> = {
   secret: 'jwt_secret',
-  publicKey: 'jwt_public_key',
-  privateKey: 'jwt_private_key',
+  public_key: 'jwt_public_key',
+  private_key: 'jwt_private_key',
   algorithm: 'jwt_algorithm',
   audience: 'jwt_audience',
   issuer: 'jwt_issuer',
-  tokenTimeout: 'jwt_token_timeout',
-  requireExp: 'jwt_require_exp',
-  requireSub: 'jwt_require_sub',
+  token_timeout: 'jwt_token_timeout',
+  require_exp: 'jwt_require_exp',
+  require_sub: 'jwt_require_sub',
 };
 /** Keys with no KlueConfig field: read through `config.get()` (`setup` by the service loader). */
 const RAW_ONLY = new Set(['env_secrets', 'setup']);
 /** Sections whose keys each have their own row in docs/configuration.md. */
 const NO_ROW = new Set(['http', 'async']);
 
-/** The KlueConfig path (`jwt.tokenTimeout`, `async.attempts`) of a config key. */
+/** The KlueConfig path (`jwt.token_timeout`, `async.attempts`) of a config key. */
 function fieldPath(key: string): string {
   const jwt = Object.entries(JWT_FIELDS).find(([, k]) => k === key);
   return jwt ? `jwt.${jwt[0]}` : key;

@@ -164,14 +164,14 @@ export interface HttpConfig {
   keep_alive_timeout: number;
 }
 
-/** JWT settings, from the `jwt_*` keys. */
+/** JWT settings, from the `jwt_*` keys: each field is its key without `jwt_`. */
 export interface JwtConfig {
   /** HS256 shared secret (`jwt_secret`). */
   secret?: string;
   /** PEM public key for RS256/ES256 (`jwt_public_key`). */
-  publicKey?: string;
+  public_key?: string;
   /** PEM private key, only to issue tokens with RS256/ES256 (`jwt_private_key`). */
-  privateKey?: string;
+  private_key?: string;
   /**
    * Pinned algorithm (`jwt_algorithm`).
    * @default `RS256` when `jwt_public_key` is set, else `HS256`
@@ -183,18 +183,36 @@ export interface JwtConfig {
    * Lifetime in seconds of tokens from `generateToken` (`jwt_token_timeout`).
    * @default 86400
    */
-  tokenTimeout: number;
+  token_timeout: number;
   /**
    * Refuse tokens without an `exp` claim, which would be valid forever (`jwt_require_exp`).
    * @default true
    */
-  requireExp: boolean;
+  require_exp: boolean;
   /**
    * Refuse tokens without a non-empty string `sub` claim (`jwt_require_sub`).
    * @default true
    */
-  requireSub: boolean;
+  require_sub: boolean;
 }
+
+/**
+ * A JWT config as klue's API accepts it (`generateToken({ config })`, `JwtVerifier`): the
+ * former camelCase fields are still read, with one deprecation warning naming the new one.
+ */
+export type JwtConfigInput = Omit<JwtConfig, 'token_timeout' | 'require_exp' | 'require_sub'> &
+  Partial<Pick<JwtConfig, 'token_timeout' | 'require_exp' | 'require_sub'>> & {
+    /** @deprecated use `public_key` */
+    publicKey?: string;
+    /** @deprecated use `private_key` */
+    privateKey?: string;
+    /** @deprecated use `token_timeout` */
+    tokenTimeout?: number;
+    /** @deprecated use `require_exp` */
+    requireExp?: boolean;
+    /** @deprecated use `require_sub` */
+    requireSub?: boolean;
+  };
 
 /** The loaded, validated service config. */
 export interface KlueConfig {

@@ -37,7 +37,7 @@ describe('loadConfig', () => {
     });
     const config = await loadConfig({ dir });
     expect(config.name).toBe('hello');
-    expect(config.jwt).toMatchObject({ secret: 's3cret', audience: 'aud', issuer: 'iss', algorithm: 'HS256', tokenTimeout: 86400 });
+    expect(config.jwt).toMatchObject({ secret: 's3cret', audience: 'aud', issuer: 'iss', algorithm: 'HS256', token_timeout: 86400 });
     expect(config.with_async).toBe(true);
     expect(config.get('uuid_file_path')).toBe('/tmp/x');
     expect(config.async.queue).toBe('hello');

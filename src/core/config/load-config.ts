@@ -11,6 +11,9 @@ import { configSchema } from './config-schema.js';
 import type { ContextPropagation } from '../context/propagation.js';
 import { isProduction, type AsyncConfig, type HttpConfig, type KlueConfig } from './config-types.js';
 import { substituteEnvSecrets } from './env-secrets.js';
+import { closeKey } from './key-suggestions.js';
+import { withDeprecatedReads } from './jwt-settings.js';
+import { rootLogger } from '../log/logger.js';
 
 export interface LoadConfigOptions {
   /** The service folder. Default: the current directory. */
@@ -62,6 +65,21 @@ function validate(file: string, raw: Record<string, unknown>): void {
     return `${path}: ${e.message ?? 'is invalid'}${extra}`;
   });
   throw new KlueError('CONFIG_INVALID', `${file}: ${problems.join('; ')}`, { details: { file, problems } });
+}
+
+const KNOWN_KEYS = Object.keys(configSchema.properties);
+
+/**
+ * Warns of each top-level key klue does not read that is close to one it does (`with_asycn`):
+ * other unknown keys are the app's own and stay silent.
+ */
+function warnMisspeltKeys(file: string, raw: Record<string, unknown>): void {
+  for (const key of Object.keys(raw)) {
+    if (KNOWN_KEYS.includes(key)) continue;
+    const known = closeKey(key, KNOWN_KEYS);
+    if (known === undefined) continue;
+    rootLogger().warn({ file, key, did_you_mean: known }, `config: ${file}: '${key}' is not a klue key, so klue ignores it: did you mean '${known}'?`);
+  }
 }
 
 /** A top-level `swagger:` / `openapi:` key, in YAML (at the start of a line) or JSON. */
@@ -220,6 +238,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
   if (options.overrides) raw = deepMerge(raw, options.overrides);
   raw = substituteEnvSecrets(source, raw);
   validate(source, raw);
+  warnMisspeltKeys(source, raw);
 
   const name = raw.name as string;
   const apiGlobs = (raw.apis as string[] | undefined) ?? [...TOP.apis.default];
@@ -249,17 +268,17 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
     metrics_token: raw.metrics_token as string | undefined,
     metrics_queue_max_age: (raw.metrics_queue_max_age as number | undefined) ?? TOP.metrics_queue_max_age.default,
     context_propagation: (raw.context_propagation as ContextPropagation | undefined) ?? TOP.context_propagation.default,
-    jwt: {
+    jwt: withDeprecatedReads({
       secret: raw.jwt_secret as string | undefined,
-      publicKey,
-      privateKey: raw.jwt_private_key as string | undefined,
+      public_key: publicKey,
+      private_key: raw.jwt_private_key as string | undefined,
       algorithm: (raw.jwt_algorithm as 'HS256' | 'RS256' | 'ES256' | undefined) ?? (publicKey ? 'RS256' : 'HS256'),
       audience: raw.jwt_audience as string | undefined,
       issuer: raw.jwt_issuer as string | undefined,
-      tokenTimeout: (raw.jwt_token_timeout as number | undefined) ?? TOP.jwt_token_timeout.default,
-      requireExp: (raw.jwt_require_exp as boolean | undefined) ?? TOP.jwt_require_exp.default,
-      requireSub: (raw.jwt_require_sub as boolean | undefined) ?? TOP.jwt_require_sub.default,
-    },
+      token_timeout: (raw.jwt_token_timeout as number | undefined) ?? TOP.jwt_token_timeout.default,
+      require_exp: (raw.jwt_require_exp as boolean | undefined) ?? TOP.jwt_require_exp.default,
+      require_sub: (raw.jwt_require_sub as boolean | undefined) ?? TOP.jwt_require_sub.default,
+    }),
     async: asyncConfig(source, name, asyncSection),
     raw,
     get: <T>(key: string) => getPath(raw, key) as T | undefined,

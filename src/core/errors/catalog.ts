@@ -33,7 +33,13 @@ export const ERROR_CATALOG = {
   SPEC_INVALID: { status: 500, message: 'An API spec file is invalid' },
   BINDING_INVALID: { status: 500, message: 'An x-bind-server handler (module or export) cannot be loaded' },
   MODEL_INVALID: { status: 500, message: 'Data given to a model constructor does not match its definition' },
+  TASK_VALUE_INVALID: { status: 500, message: 'A task call argument or task result is not a value a task envelope carries' },
+  TASK_OPTIONS_INVALID: { status: 500, message: 'A task definition or call has invalid options' },
+  ASYNC_ALREADY_STARTED: { status: 500, message: 'The async runtime is already started in this process with another config' },
   DUPLICATE_TASK: { status: 500, message: 'Two async tasks share one name' },
+  PORT_IN_USE: { status: 500, message: 'The port the server should listen on is taken or not allowed' },
+  EMBEDDED_REDIS_FAILED: { status: 500, message: 'The embedded redis-server did not start' },
+  CLI_INVALID: { status: 400, message: 'A klue command was given arguments it cannot act on' },
   REDIS_NOT_INSTALLED: { status: 500, message: 'redis-server is needed for the embedded queue and is not installed' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -20,24 +20,54 @@ export interface KlueErrorOptions {
   details?: Record<string, unknown>;
 }
 
+/** Marks klue's coded errors, KlueError and KlueTypeError alike (see `KlueError[Symbol.hasInstance]`). */
+const CODED = Symbol.for('klue.coded-error');
+
+/** The fields and body of a coded error, set on either class. */
+function initCoded(err: KlueError | KlueTypeError, code: ErrorCode, options: KlueErrorOptions): void {
+  const status = options.status ?? ERROR_CATALOG[code].status;
+  Object.assign(err, {
+    [CODED]: true,
+    code,
+    status,
+    userMessage: options.userMessage ?? (status >= 500 ? 'Something went wrong. Please try again later.' : err.message),
+    details: options.details ?? {},
+  });
+}
+
+function bodyOf(err: KlueError | KlueTypeError): ErrorBody {
+  return {
+    status: err.status,
+    error: err.code,
+    error_description: err.status >= 500 ? ERROR_CATALOG[err.code].message : err.message,
+    error_id: err.errorId,
+    user_message: err.userMessage,
+  };
+}
+
 /** An error with a catalog code. Throw it from handlers and tasks to answer with that code. */
 export class KlueError extends Error {
-  readonly code: ErrorCode;
-  readonly status: number;
-  readonly userMessage: string;
-  readonly details: Record<string, unknown>;
+  declare readonly code: ErrorCode;
+  declare readonly status: number;
+  declare readonly userMessage: string;
+  declare readonly details: Record<string, unknown>;
   /** Unique per occurrence; logged with the stack and returned to the client. */
   readonly errorId: string = randomUUID();
 
+  /**
+   * `err instanceof KlueError` holds for every coded error, a KlueTypeError too (a bad task
+   * argument stays a TypeError, as documented, and answers with its code all the same).
+   * Subclasses keep the usual prototype check.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== KlueError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && CODED in value;
+  }
+
   constructor(code: ErrorCode, description?: string, options: KlueErrorOptions = {}) {
-    const entry = ERROR_CATALOG[code];
-    super(description ?? entry.message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(description ?? ERROR_CATALOG[code].message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'KlueError';
-    this.code = code;
-    this.status = options.status ?? entry.status;
-    this.userMessage =
-      options.userMessage ?? (this.status >= 500 ? 'Something went wrong. Please try again later.' : this.message);
-    this.details = options.details ?? {};
+    initCoded(this, code, options);
   }
 
   /**
@@ -47,13 +77,29 @@ export class KlueError extends Error {
    * and the reporters under the same `error_id`.
    */
   toBody(): ErrorBody {
-    return {
-      status: this.status,
-      error: this.code,
-      error_description: this.status >= 500 ? ERROR_CATALOG[this.code].message : this.message,
-      error_id: this.errorId,
-      user_message: this.userMessage,
-    };
+    return bodyOf(this);
+  }
+}
+
+/**
+ * A coded error that is also a `TypeError`: what klue throws for a bad value given to its API
+ * (a task argument the envelope cannot carry, bad task options), which the docs promise is a
+ * TypeError. `instanceof KlueError` holds for it too.
+ */
+export class KlueTypeError extends TypeError {
+  declare readonly code: ErrorCode;
+  declare readonly status: number;
+  declare readonly userMessage: string;
+  declare readonly details: Record<string, unknown>;
+  readonly errorId: string = randomUUID();
+
+  constructor(code: ErrorCode, description: string, options: KlueErrorOptions = {}) {
+    super(description, options.cause === undefined ? undefined : { cause: options.cause });
+    initCoded(this, code, options);
+  }
+
+  toBody(): ErrorBody {
+    return bodyOf(this);
   }
 }
 

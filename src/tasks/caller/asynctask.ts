@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { currentStore } from '../../core/context/context.js';
-import { KlueError } from '../../core/errors/klue-error.js';
-import { parseDuration } from '../../util/duration.js';
+import { KlueError, KlueTypeError } from '../../core/errors/klue-error.js';
 import { decodeValue, encodeValue } from '../envelope/codec.js';
 import { asyncStopped, getRuntime } from '../transport/runtime.js';
-import { checkOptions, prepareCall } from './task-call.js';
+import { checkOptions, prepareCall, taskDuration } from './task-call.js';
 import { localHandle, queuedHandle } from './task-handle.js';
+import { callingModule, checkWorkersLoad } from './worker-reach.js';
 import { registerTask, type TaskDefinition } from '../registry.js';
 import type { AsyncTask, CallOptions, TaskHandle, TaskOptions } from '../types.js';
 
@@ -14,10 +14,10 @@ const QUEUE_NAME = /^[A-Za-z0-9_.-]+$/;
 function checkTaskOptions(name: string, options: TaskOptions): void {
   checkOptions(name, options);
   if (options.queue !== undefined && !QUEUE_NAME.test(options.queue)) {
-    throw new TypeError(`${name}: queue '${options.queue}' may only use letters, digits, '_', '.' and '-'`);
+    throw new KlueTypeError('TASK_OPTIONS_INVALID', `${name}: queue '${options.queue}' may only use letters, digits, '_', '.' and '-'`);
   }
-  if (options.delay !== undefined) parseDuration(options.delay, `${name}: delay`);
-  if (options.timeout !== undefined) parseDuration(options.timeout, `${name}: timeout`);
+  if (options.delay !== undefined) taskDuration(options.delay, `${name}: delay`);
+  if (options.timeout !== undefined) taskDuration(options.timeout, `${name}: timeout`);
 }
 
 /** No async runtime (a script): run now, here, with the arguments a worker would have received. */
@@ -39,7 +39,9 @@ async function call<R>(def: TaskDefinition, callOptions: CallOptions, args: unkn
     const job = runtime.inline.submit(item);
     return localHandle<R>(def.name, item.queue, job.id, job.duplicate, job.done);
   }
+  checkWorkersLoad(def, runtime);
   const producer = runtime.producer;
+  // Cannot happen: startAsync sets one of the two. Plain, as no user can cause it.
   if (!producer) throw new Error('klue async runtime has neither a producer nor an inline runner');
   const { id, duplicate } = await producer.enqueue(item);
   return queuedHandle<R>(producer, def.name, item.queue, id, duplicate);
@@ -109,15 +111,16 @@ export function asynctask<A extends unknown[], R>(
 ): AsyncTask<A, Awaited<R>> {
   const options: TaskOptions = typeof optionsOrFn === 'function' ? {} : { ...optionsOrFn };
   const fn = typeof optionsOrFn === 'function' ? optionsOrFn : maybeFn;
-  if (typeof fn !== 'function') throw new TypeError('asynctask: expected a function, as asynctask(fn) or asynctask(options, fn)');
+  if (typeof fn !== 'function') throw new KlueTypeError('TASK_OPTIONS_INVALID', 'asynctask: expected a function, as asynctask(fn) or asynctask(options, fn)');
   const name = options.name ?? fn.name;
   if (!name) {
-    throw new TypeError(
+    throw new KlueTypeError(
+      'TASK_OPTIONS_INVALID',
       'asynctask: the task function has no name; use a named function (async function sendEmail() {...}) or asynctask({ name: "sendEmail" }, fn)',
     );
   }
   checkTaskOptions(name, options);
-  const def: TaskDefinition = { name, fn: fn, options: Object.freeze(options) };
+  const def: TaskDefinition = { name, fn: fn, options: Object.freeze(options), module: callingModule(asynctask) };
   registerTask(def);
 
   const task = (...args: A) => track(call<Awaited<R>>(def, {}, args));

@@ -3,6 +3,7 @@ import { context, propagation } from '@opentelemetry/api';
 import type { JobsOptions } from 'bullmq';
 import type { KlueConfig } from '../../core/config/config-types.js';
 import { currentContext, type KlueContext } from '../../core/context/context.js';
+import { KlueTypeError } from '../../core/errors/klue-error.js';
 import { parseDuration } from '../../util/duration.js';
 import { encodeValue } from '../envelope/codec.js';
 import { sealEnvelope, type SignedOptions, type TaskPayload } from '../envelope/envelope.js';
@@ -21,9 +22,18 @@ function shippedContext(): KlueContext {
   return ctx;
 }
 
+/** A task's or call's `delay`/`timeout` in ms; a bad one is a TASK_OPTIONS_INVALID naming the task and option. */
+export function taskDuration(value: number | string, what: string): number {
+  try {
+    return parseDuration(value, what);
+  } catch (err) {
+    throw new KlueTypeError('TASK_OPTIONS_INVALID', (err as Error).message, { cause: err });
+  }
+}
+
 function checkJobId(task: string, jobId: string): void {
   if (typeof jobId !== 'string' || jobId === '' || `${parseInt(jobId, 10)}` === jobId || jobId.includes(':')) {
-    throw new TypeError(`${task}: jobId ${JSON.stringify(jobId)} must be a non-empty string that is not an integer and has no ':'`);
+    throw new KlueTypeError('TASK_OPTIONS_INVALID', `${task}: jobId ${JSON.stringify(jobId)} must be a non-empty string that is not an integer and has no ':'`);
   }
 }
 
@@ -53,7 +63,7 @@ function computeJobOptions(def: TaskDefinition, call: CallOptions, config: KlueC
   const attempts = call.attempts ?? def.options.attempts ?? config.async.attempts;
   checkOptions(def.name, { attempts, priority: call.priority });
   const delayValue = call.delay ?? def.options.delay ?? config.async.delay;
-  const delay = delayValue === undefined ? 0 : parseDuration(delayValue, `${def.name}: delay`);
+  const delay = delayValue === undefined ? 0 : taskDuration(delayValue, `${def.name}: delay`);
   const priority = call.priority ?? def.options.priority;
   const opts: JobsOptions = {
     attempts,
@@ -73,13 +83,13 @@ function computeJobOptions(def: TaskDefinition, call: CallOptions, config: KlueC
 /** Validates attempts, backoff and priority wherever they are given. */
 export function checkOptions(task: string, o: { attempts?: number; backoff?: number; priority?: number }): void {
   if (o.attempts !== undefined && !(Number.isInteger(o.attempts) && o.attempts >= 1)) {
-    throw new TypeError(`${task}: attempts must be an integer >= 1, not ${o.attempts}`);
+    throw new KlueTypeError('TASK_OPTIONS_INVALID', `${task}: attempts must be an integer >= 1, not ${o.attempts}`);
   }
   if (o.backoff !== undefined && !(Number.isFinite(o.backoff) && o.backoff >= 0)) {
-    throw new TypeError(`${task}: backoff must be a number of ms >= 0, not ${o.backoff}`);
+    throw new KlueTypeError('TASK_OPTIONS_INVALID', `${task}: backoff must be a number of ms >= 0, not ${o.backoff}`);
   }
   if (o.priority !== undefined && !(Number.isInteger(o.priority) && o.priority >= 0 && o.priority < 2 ** 21)) {
-    throw new TypeError(`${task}: priority must be an integer from 0 to 2097151, not ${o.priority}`);
+    throw new KlueTypeError('TASK_OPTIONS_INVALID', `${task}: priority must be an integer from 0 to 2097151, not ${o.priority}`);
   }
 }
 

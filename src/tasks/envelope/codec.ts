@@ -1,5 +1,5 @@
 import { buildModel, hasModel, modelNameOf } from '../../spec/models.js';
-import { KlueError } from '../../core/errors/klue-error.js';
+import { KlueError, KlueTypeError } from '../../core/errors/klue-error.js';
 
 /**
  * Tag key of the encoded form. Encoded values are JSON; an object holding this key is a tag
@@ -61,7 +61,7 @@ class Encoder {
 
   private fail(problem: string): never {
     const path = this.keys.reduce<string>(childPath, this.root);
-    throw new TypeError(`${this.task}: ${path} is ${problem}; ${this.what} must be JSON values, Date or klue models`);
+    throw new KlueTypeError('TASK_VALUE_INVALID', `${this.task}: ${path} is ${problem}; ${this.what} must be JSON values, Date or klue models`, { details: { task: this.task, path } });
   }
 
   private child(item: unknown, key: string | number): Json {

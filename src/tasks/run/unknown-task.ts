@@ -1,7 +1,12 @@
 import type { KlueConfig } from '../../core/config/config-types.js';
 import type { Logger } from '../../core/log/logger.js';
 import type { TaskPayload } from '../envelope/envelope.js';
+import { basename, relative } from 'node:path';
 import { taskNames } from '../registry.js';
+import { serviceModules } from '../../util/service-modules.js';
+
+/** Modules named in the warning's text (all of them are in its `worker_modules` field). */
+const MODULES_SHOWN = 10;
 
 /**
  * Rejection of a run this worker cannot do but a newer one can (a task it does not know, or an
@@ -33,9 +38,12 @@ export function deferUnknownTask(payload: TaskPayload, config: KlueConfig, log: 
   const age = Date.now() - payload.at;
   if (age >= config.async.unknown_task_grace) return undefined;
   const deferred = new UnknownTaskDeferred(payload.task, retryMs(age));
+  const modules = serviceModules().map((file) => relative(config.dir, file));
+  const shown = modules.length > MODULES_SHOWN ? [...modules.slice(0, MODULES_SHOWN), `${modules.length - MODULES_SHOWN} more`] : modules;
   log.warn(
-    { retry_in_ms: deferred.retryInMs, queued_ms_ago: age, known: taskNames() },
-    `async: task ${payload.task} is not known to this worker (a newer version queued it?); put back for a worker that knows it`,
+    { retry_in_ms: deferred.retryInMs, queued_ms_ago: age, known: taskNames(), worker_modules: modules, async_modules: config.async.modules },
+    `async: task ${payload.task} is not known to this worker (a newer version queued it, or it is defined in a module workers do not import); ` +
+      `this worker imports ${shown.length ? shown.join(', ') : 'no module of the service'}: a module the service imports lazily must be listed under async.modules (${config.async.modules.length ? config.async.modules.join(', ') : 'none'}) in ${basename(config.file)}; put back for a worker that knows it`,
   );
   return deferred;
 }

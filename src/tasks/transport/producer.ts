@@ -7,6 +7,7 @@ import { metrics } from '../../telemetry/metrics.js';
 import { addStandardJobs, isStandardJob } from './add-jobs.js';
 import { bullQueueName, queuePrefix } from './queue-names.js';
 import { BullConnections, createRedisConnection } from './redis-connection.js';
+import { watchRedisState, type RedisState } from './redis-state.js';
 
 /** One task call ready to be queued. */
 export interface EnqueueItem {
@@ -61,7 +62,8 @@ export class Producer {
   private readonly batches = new Map<string, Waiter[]>();
   private readonly inflight = new Set<Promise<void>>();
   private scheduled: NodeJS.Immediate | undefined;
-  private redisDown = false;
+  /** One log line per outage of the connection, not one per reconnection attempt. */
+  private readonly redis: RedisState;
   /** Number of batches (round trips) sent, for tests and metrics. */
   bulkCalls = 0;
 
@@ -71,15 +73,7 @@ export class Producer {
   ) {
     this.connection = createRedisConnection(config, 'producer');
     this.eventConnections = new BullConnections(config, 'blocking');
-    this.connection.on('error', (err: Error) => {
-      // One line per outage, not one per reconnection attempt.
-      if (!this.redisDown) this.log.warn({ err: err.message }, 'async: Redis unreachable; task calls fail with ASYNC_UNAVAILABLE until it is back');
-      this.redisDown = true;
-    });
-    this.connection.on('ready', () => {
-      if (this.redisDown) this.log.info('async: Redis reachable again');
-      this.redisDown = false;
-    });
+    this.redis = watchRedisState(this.connection, log, { what: 'task calls', meanwhile: 'task calls fail with ASYNC_UNAVAILABLE' });
   }
 
   /** Resolves true once Redis answers; false at the first connection error or after `ms`. */
@@ -135,7 +129,7 @@ export class Producer {
 
   private async sendBatch(queueName: string, waiters: Waiter[]): Promise<void> {
     // During an outage fail at once rather than after ENQUEUE_TIMEOUT_MS: requests get their 503 fast.
-    if (this.redisDown && this.connection.status !== 'ready') {
+    if (this.redis.down && this.connection.status !== 'ready') {
       const error = unavailable(`Redis is unreachable (${this.connection.status})`);
       for (const w of waiters) w.reject(error);
       return;

@@ -2,6 +2,8 @@ import { Queue, type Job } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
 import { bullQueueName, queuePrefix } from './queue-names.js';
 import { createRedisConnection, type ConnectionRole } from './redis-connection.js';
+import { watchRedisState } from './redis-state.js';
+import { rootLogger } from '../../core/log/logger.js';
 import { openEnvelope } from '../envelope/envelope.js';
 import { RedisRunLedger } from './run-ledger.js';
 import { resolveSecret } from '../secret.js';
@@ -53,6 +55,7 @@ export class QueueAdmin {
   ) {
     this.prefix = queuePrefix(config);
     this.connection = createRedisConnection(config, role);
+    watchRedisState(this.connection, rootLogger(), { what: 'queue view', meanwhile: 'queue counts (klue queue, dashboard, gauges) are unavailable' });
     this.ledger = new RedisRunLedger((queue) => `${this.prefix}:${bullQueueName(queue)}`, () => Promise.resolve(this.connection));
   }
 
@@ -80,6 +83,8 @@ export class QueueAdmin {
     let q = this.queues.get(name);
     if (!q) {
       q = new Queue(bullQueueName(name), { connection: this.connection, prefix: this.prefix });
+      // The connection's outages are logged by watchRedisState; without a listener BullMQ prints each error with console.error.
+      q.on('error', (err: Error) => rootLogger().debug({ err: err.message, queue: name }, 'async: queue error'));
       this.queues.set(name, q);
     }
     return q;

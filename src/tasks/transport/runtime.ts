@@ -1,9 +1,11 @@
 import type { KlueConfig } from '../../core/config/config-types.js';
+import { KlueError } from '../../core/errors/klue-error.js';
 import { rootLogger } from '../../core/log/logger.js';
 import { processSingleton } from '../../util/process-singleton.js';
 import type { TaskResult } from '../envelope/codec.js';
 import type { EnqueueItem, Producer } from './producer.js';
 import { resolveSecret } from '../secret.js';
+import { taskNames } from '../registry.js';
 
 /** A call submitted to the in-process runner. */
 export interface InlineJob {
@@ -28,6 +30,11 @@ export interface AsyncRuntime {
   producer?: Producer;
   /** Set in `inline` mode. */
   inline?: InlineRuns;
+  /**
+   * Tasks registered when `startAsync` ran: by the modules the service loads at start-up
+   * (handlers, setup), which its workers load too.
+   */
+  tasksAtStart: ReadonlySet<string>;
 }
 
 // Process-wide, so tasks defined against another copy of klue still find the runtime.
@@ -63,10 +70,10 @@ export async function startAsync(config: KlueConfig, role: 'server' | 'worker'):
   const started = current.runtime;
   if (started) {
     if (started.config === config) return;
-    throw new Error('klue async is already started in this process with another config; call stopAsync() first');
+    throw new KlueError('ASYNC_ALREADY_STARTED', `klue async is already started in this process with another config (${started.config.file}); call stopAsync() first`);
   }
   const secret = resolveSecret(config);
-  const runtime: AsyncRuntime = { config, role, secret };
+  const runtime: AsyncRuntime = { config, role, secret, tasksAtStart: new Set(taskNames()) };
   if (inline) {
     runtime.inline = new inline.InlineRunner(config, secret);
   } else {
