@@ -11,6 +11,8 @@ import { loadSpecFile, type SpecFile } from '../spec/spec-file.js';
 export interface LoadedApi {
   spec: SpecFile;
   operations: Operation[];
+  /** False for an API the service only calls (`clients:`): its operations are not served. */
+  served: boolean;
 }
 
 function compileOrFail(schemas: SchemaSet, spec: SpecFile, where: string, schema: JsonSchema) {
@@ -40,7 +42,7 @@ function lazyValidator(compile: () => ValidateFunction): ValidateFunction {
  * be wrong with a spec fails here, at start-up, naming the file and JSON path; without it (a
  * worker, which validates no request) models compile when first built and operations never.
  */
-export async function loadApis(dir: string, files: string[], schemas: SchemaSet, compileAll = true): Promise<LoadedApi[]> {
+export async function loadApis(dir: string, files: string[], schemas: SchemaSet, compileAll = true, called: ReadonlySet<string> = new Set()): Promise<LoadedApi[]> {
   const specs: SpecFile[] = [];
   for (const file of files) specs.push(await loadSpecFile(file, dir));
   const names = new Map<string, string>();
@@ -53,6 +55,7 @@ export async function loadApis(dir: string, files: string[], schemas: SchemaSet,
   }
   const loaded: LoadedApi[] = [];
   for (const spec of specs) {
+    const served = !called.has(spec.name);
     const defs = specDefinitions(spec);
     const defsWhere = spec.major === 2 ? 'definitions' : 'components.schemas';
     for (const [name, schema] of Object.entries(defs)) {
@@ -60,7 +63,8 @@ export async function loadApis(dir: string, files: string[], schemas: SchemaSet,
       const ref = { $ref: definitionRef(spec.name, name) };
       const validate = compileAll ? compileOrFail(schemas, spec, where, ref) : lazyValidator(() => compileOrFail(schemas, spec, where, ref));
       let parent: { prototype: object } | undefined;
-      const parentRef = schema['x-parent'];
+      // The classes of an API the service only calls are the other service's code: its models are plain.
+      const parentRef = served ? schema['x-parent'] : undefined;
       if (typeof parentRef === 'string') {
         const exported = await loadBinding(dir, parentRef, `${spec.file}: ${where}.x-parent`);
         if (typeof exported !== 'function') {
@@ -71,7 +75,7 @@ export async function loadApis(dir: string, files: string[], schemas: SchemaSet,
       registerModel(`${spec.name}.${name}`, validate, parent);
     }
     registerApi(spec.name, spec.file, spec.doc, Object.keys(defs));
-    const operations = extractOperations(spec);
+    const operations = extractOperations(spec, served);
     for (const op of compileAll ? operations : []) {
       for (const [part, schema] of [['params', op.params], ['querystring', op.querystring], ['headers', op.headers], ['body', op.body]] as const) {
         if (schema) compileOrFail(schemas, spec, `${op.where} (${part})`, schema);
@@ -80,7 +84,7 @@ export async function loadApis(dir: string, files: string[], schemas: SchemaSet,
         if (res.schema) compileOrFail(schemas, spec, `${op.where}.responses.${status}`, res.schema);
       }
     }
-    loaded.push({ spec, operations });
+    loaded.push({ spec, operations, served });
   }
   return loaded;
 }

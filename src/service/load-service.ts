@@ -1,5 +1,6 @@
 import { loadBinding, resolveModuleFile, importServiceModule } from './binding.js';
 import { loadApis, type LoadedApi } from './load-apis.js';
+import { attachClients } from '../client/create-client.js';
 import type { Operation } from '../spec/operations.js';
 import { SchemaSet } from '../spec/schemas.js';
 import type { JwtVerifier } from '../auth/jwt.js';
@@ -59,7 +60,8 @@ async function load(config: KlueConfig, http: boolean): Promise<Service> {
   useConfig(config);
   useContextPropagation(config.context_propagation);
   const schemas = new SchemaSet();
-  const apis = await loadApis(config.dir, config.apis, schemas, http);
+  const apis = await loadApis(config.dir, config.apis, schemas, http, new Set(Object.keys(config.clients)));
+  attachClients(config, apis, schemas);
   const hasJwt = Boolean(config.jwt.secret ?? config.jwt.publicKey);
   let jwt: JwtVerifier | undefined;
   if (hasJwt && http) {
@@ -77,6 +79,7 @@ async function load(config: KlueConfig, http: boolean): Promise<Service> {
   const operations: BoundOperation[] = [];
   const seen = new Map<string, string>();
   for (const api of apis) {
+    if (!api.served) continue;
     for (const op of api.operations) {
       const where = `${op.file}: ${op.where}`;
       const key = `${op.method} ${op.path}`;

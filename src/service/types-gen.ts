@@ -7,6 +7,7 @@ import { parseBinding } from './binding.js';
 import { definitionsId, toJsonSchema, type JsonSchema } from '../spec/json-schema.js';
 import { extractOperations, specDefinitions, type Operation } from '../spec/operations.js';
 import { loadSpecFile, type SpecFile } from '../spec/spec-file.js';
+import { clientTypesSource } from '../client/client-types.js';
 
 function pascal(s: string): string {
   return s.replace(/(^|[^A-Za-z0-9]+)([A-Za-z0-9])/g, (_m, _sep, c: string) => c.toUpperCase());
@@ -43,11 +44,11 @@ function operationSchema(api: string, op: Operation): JsonSchema {
 }
 
 /** TypeScript source for one API: its definitions, operations, and the `ApiPool` augmentation. */
-export async function apiTypesSource(spec: SpecFile): Promise<string> {
+export async function apiTypesSource(spec: SpecFile, called = false): Promise<string> {
   const api = spec.name;
   const defs = specDefinitions(spec);
   const $defs = Object.fromEntries(Object.entries(defs).map(([name, s]) => [name, { ...(localRefs(api, toJsonSchema(api, s)) as JsonSchema), title: name }]));
-  const operations = extractOperations(spec);
+  const operations = extractOperations(spec, !called);
   const opsTitle = `${pascal(api)}Operations`;
   const opProps: Record<string, unknown> = {};
   for (const op of operations) {
@@ -76,10 +77,11 @@ export async function apiTypesSource(spec: SpecFile): Promise<string> {
   });
   const models = Object.keys(defs).map((n) => `      ${JSON.stringify(n)}: ModelFactory<${pascal(n)}>;`).join('\n');
   const imports = Object.keys(defs).length > 0 ? 'HandlerInput, ModelFactory' : 'HandlerInput';
+  const client = called ? clientTypesSource(api, operations, opsTitle) : undefined;
   return `import type { ${imports} } from 'klue';
 
 ${body}
-/** The input of each operation's handler, by handler name. */
+${client?.declarations ?? ''}/** The input of each operation's handler, by handler name. */
 export type ${pascal(api)}HandlerInput<K extends keyof ${opsTitle}> = HandlerInput<
   ${opsTitle}[K]['body'],
   ${opsTitle}[K]['path'],
@@ -93,7 +95,7 @@ declare module 'klue' {
       name: string;
       file: string;
       spec: Record<string, unknown>;
-      model: ${models ? `{\n${models}\n      }` : 'Record<string, never>'};
+      model: ${models ? `{\n${models}\n      }` : 'Record<string, never>'};${client ? `\n      ${client.member}` : ''}
     };
   }
 }
@@ -107,7 +109,7 @@ export async function writeApiTypes(config: KlueConfig): Promise<string[]> {
   const written: string[] = [];
   for (const file of config.apis) {
     const spec = await loadSpecFile(file, config.dir);
-    const source = await apiTypesSource(spec);
+    const source = await apiTypesSource(spec, spec.name in config.clients);
     const out = join(outDir, `${spec.name}.ts`);
     const current = await readFile(out, 'utf8').catch(() => undefined);
     if (current !== source) {

@@ -22,8 +22,10 @@ export interface Operation {
   /** The user-facing JSON path of the operation, for errors: `paths./hello.get`. */
   where: string;
   operationId?: string;
-  /** The `x-bind-server` value. */
+  /** The `x-bind-server` value ('' in an API the service only calls). */
   binding: string;
+  /** The `x-bind-client` value: the original's name of the operation's client method. */
+  clientName?: string;
   requiresAuth: boolean;
   params?: JsonSchema;
   querystring?: JsonSchema;
@@ -110,8 +112,11 @@ function responseSpecs(spec: SpecFile, op: Record<string, unknown>): Map<string,
   return out;
 }
 
-/** Extracts every operation of a spec, with JSON schemas for each part of its requests and responses. */
-export function extractOperations(spec: SpecFile): Operation[] {
+/**
+ * Extracts every operation of a spec, with JSON schemas for each part of its requests and
+ * responses. An API the service only calls (`served` false) needs no `x-bind-server`.
+ */
+export function extractOperations(spec: SpecFile, served = true): Operation[] {
   const ops: Operation[] = [];
   for (const [path, rawItem] of Object.entries(spec.doc.paths as Record<string, unknown>)) {
     const item = deref(spec.doc, rawItem, spec.file);
@@ -120,8 +125,8 @@ export function extractOperations(spec: SpecFile): Operation[] {
       const op = item[method];
       if (!isObject(op)) continue;
       const where = `paths.${path}.${method}`;
-      const binding = op['x-bind-server'];
-      if (typeof binding !== 'string' || binding.trim() === '') {
+      const binding = served ? op['x-bind-server'] : '';
+      if (served && (typeof binding !== 'string' || binding.trim() === '')) {
         throw new KlueError('BINDING_INVALID', `${spec.file}: ${where}: x-bind-server is missing`);
       }
       const groups = { path: new Map<string, JsonSchema>(), query: new Map<string, JsonSchema>(), header: new Map<string, JsonSchema>() };
@@ -165,7 +170,8 @@ export function extractOperations(spec: SpecFile): Operation[] {
         path,
         where,
         operationId: typeof op.operationId === 'string' ? op.operationId : undefined,
-        binding: binding.trim(),
+        binding: String(binding).trim(),
+        clientName: typeof op['x-bind-client'] === 'string' ? op['x-bind-client'] : undefined,
         requiresAuth: requiresAuth(spec, op),
         params: objectSchema(groups.path, required.path),
         querystring: objectSchema(groups.query, required.query),
