@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'scratch/**', 'node_modules/**', 'bench/results/**', '**/.klue/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'scratch/**', 'node_modules/**', 'bench/results/**', '**/.klue/**', 'coverage/**', 'examples/caller/types/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
