@@ -1,3 +1,4 @@
+import { basename, extname } from 'node:path';
 import type { KlueConfig } from '../core/config/config-types.js';
 import { KlueError } from '../core/errors/klue-error.js';
 import { ApiPool, type ClientMethod } from '../spec/api-pool.js';
@@ -20,6 +21,18 @@ export function createClient(config: KlueConfig, api: LoadedApiView, schemas: Sc
     client[plan.name] = (input, options) => callOperation(plan, input, options);
   }
   return client;
+}
+
+/**
+ * Checks that each API `clients:` names is a spec file under `apis/` (an API's name is its
+ * file's base name), before the specs load: a misspelt name would otherwise make its API one to
+ * serve, and fail on its missing bindings.
+ */
+export function checkClientNames(config: KlueConfig): void {
+  const names = config.apis.map((f) => basename(f, extname(f)));
+  for (const name of Object.keys(config.clients)) {
+    if (!names.includes(name)) throw new KlueError('CONFIG_INVALID', `${config.file}: clients.${name}: no API named '${name}' under apis/ (${names.join(', ')})`);
+  }
 }
 
 /**

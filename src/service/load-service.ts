@@ -1,6 +1,6 @@
 import { loadBinding, resolveModuleFile, importServiceModule } from './binding.js';
 import { loadApis, type LoadedApi } from './load-apis.js';
-import { attachClients } from '../client/create-client.js';
+import { attachClients, checkClientNames } from '../client/create-client.js';
 import type { Operation } from '../spec/operations.js';
 import { SchemaSet } from '../spec/schemas.js';
 import type { JwtVerifier } from '../auth/jwt.js';
@@ -60,6 +60,7 @@ async function load(config: KlueConfig, http: boolean): Promise<Service> {
   useConfig(config);
   useContextPropagation(config.context_propagation);
   const schemas = new SchemaSet();
+  checkClientNames(config);
   const apis = await loadApis(config.dir, config.apis, schemas, http, new Set(Object.keys(config.clients)));
   attachClients(config, apis, schemas);
   const hasJwt = Boolean(config.jwt.secret ?? config.jwt.publicKey);
