@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'scratch/**', 'node_modules/**', 'bench/results/**', '**/.klue/**', 'coverage/**', 'templates/**'] },
+  { ignores: ['dist/**', 'scratch/**', 'node_modules/**', 'bench/results/**', '**/.klue/**', 'coverage/**', 'templates/**', 'examples/caller/types/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (or `node --import tsx bench/run.ts [--quick] [--only http,enqueue,worker,e2e,memory,startup]`):
+ * `npm run bench` (or `node --import tsx bench/run.ts [--quick] [--only http,enqueue,worker,e2e,memory,startup,client]`):
  * klue against bare Fastify and bare BullMQ in the same run, on a private redis-server.
  * Every pair is interleaved A/B/A/B; medians and ratios are printed and written to
  * bench/results/latest.json. Only ratios within one run mean anything.
@@ -15,6 +15,7 @@ import { freePort, startRedis, stopAndClean } from '../test/helpers/redis.js';
 import type { LoadArgs } from './children/load.js';
 import { drainQueued, fillQueue, type WorkerRun, type WorkerVariant } from './lib/worker-run.js';
 import { measureStartup, startupRows } from './startup.js';
+import { measureClient } from './client.js';
 import { benchDir, cpuSeconds, fixtureDir, median, quartiles, repoRoot, rssMb, runtimeTsconfig, sleep, spawnChild, type Child, type Message } from './lib/common.js';
 
 const argv = process.argv.slice(2);
@@ -415,6 +416,19 @@ async function startupSection(): Promise<void> {
   results.startup = s;
 }
 
+// ---------------------------------------------------------------- 7. Client
+async function clientSection(): Promise<void> {
+  const rows = [];
+  for (const concurrency of [1, 10]) {
+    const c = await measureClient({ rounds: quick ? 4 : 8, seconds: quick ? 1 : 2, concurrency });
+    rows.push(c);
+  }
+  table('7. Client: ApiPool.<api>.client call against a bare undici Pool request, same server', ['concurrency', 'client calls/s', 'undici calls/s', 'client/undici (middle half)', 'µs/call client · undici'], rows.map((c) => [
+    c.concurrency, fmt(c.clientRps), fmt(c.bareRps), `${c.ratio} (${c.middle.join('–')})`, `${c.clientUsPerCall} · ${c.bareUsPerCall}`,
+  ]));
+  results.client = rows;
+}
+
 try {
   console.log(`klue bench${quick ? ' (--quick)' : ''}: redis ${redis.url}, appendonly off`);
   results.machine = machine();
@@ -424,6 +438,7 @@ try {
   if (runs('e2e')) await e2eSection();
   if (runs('memory')) await memorySection();
   if (runs('startup')) await startupSection();
+  if (runs('client')) await clientSection();
 } finally {
   admin.disconnect();
   await stopAndClean(redis);

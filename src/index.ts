@@ -4,7 +4,8 @@
 export { config } from './core/config/current-config.js';
 export type { KlueConfig, AsyncConfig, JwtConfig, JwtConfigInput, DashboardConfig } from './core/config/config-types.js';
 
-export { ApiPool, type ApiEntry, type ApiPools } from './spec/api-pool.js';
+export { ApiPool, type ApiEntry, type ApiPools, type ClientCallOptions, type ClientMethod } from './spec/api-pool.js';
+export { RemoteError, type RemoteAnswer } from './client/remote-error.js';
 export { modelNameOf, isModel, type Model, type ModelFactory } from './spec/models.js';
 
 export {

@@ -13,6 +13,8 @@ import { specSchemas } from '../spec/spec-schemas.js';
 export interface LoadedApi {
   spec: SpecFile;
   operations: Operation[];
+  /** False for an API the service only calls (`clients:`): its operations are not served. */
+  served: boolean;
 }
 
 function compileOrFail(schemas: SchemaSet, spec: Pick<SpecFile, 'file'>, where: string, schema: JsonSchema) {
@@ -58,7 +60,7 @@ function lazyValidator(compile: () => ValidateFunction): ValidateFunction {
  * operations' with `compileOperation`); without it (a worker, which validates no request)
  * models compile when first built and operations never.
  */
-export async function loadApis(dir: string, files: string[], schemas: SchemaSet, compileAll = true): Promise<LoadedApi[]> {
+export async function loadApis(dir: string, files: string[], schemas: SchemaSet, compileAll = true, called: ReadonlySet<string> = new Set()): Promise<LoadedApi[]> {
   const specs: SpecFile[] = [];
   for (const file of files) specs.push(await loadSpecFile(file, dir));
   const names = new Map<string, string>();
@@ -81,6 +83,7 @@ export async function loadApis(dir: string, files: string[], schemas: SchemaSet,
   }
   const loaded: LoadedApi[] = [];
   for (const spec of specs) {
+    const served = !called.has(spec.name);
     const defs = specDefinitions(spec);
     const defsWhere = spec.major === 2 ? 'definitions' : 'components.schemas';
     for (const [name, schema] of Object.entries(defs)) {
@@ -88,7 +91,8 @@ export async function loadApis(dir: string, files: string[], schemas: SchemaSet,
       const ref = { $ref: definitionRef(spec.name, name) };
       const validate = compileAll ? compileOrFail(schemas, spec, where, ref) : lazyValidator(() => compileOrFail(schemas, spec, where, ref));
       let parent: { prototype: object } | undefined;
-      const parentRef = schema['x-parent'];
+      // The classes of an API the service only calls are the other service's code: its models are plain.
+      const parentRef = served ? schema['x-parent'] : undefined;
       if (typeof parentRef === 'string') {
         const exported = await loadBinding(dir, parentRef, `${spec.file}: ${where}.x-parent`);
         if (typeof exported !== 'function') {
@@ -100,7 +104,9 @@ export async function loadApis(dir: string, files: string[], schemas: SchemaSet,
     }
     registerApi(spec.name, spec.file, spec.doc, Object.keys(defs));
     const operations = operationsOf.get(spec) ?? [];
-    loaded.push({ spec, operations });
+    // A called API's operations compile at start-up on a server too: a spec error fails there, not on the first call.
+    if (!served && compileAll) for (const op of operations) compileOperation(schemas, op);
+    loaded.push({ spec, operations, served });
   }
   return loaded;
 }

@@ -3,6 +3,7 @@ import { glob } from 'tinyglobby';
 import { loadBinding, resolveModuleFile, importServiceModule } from './binding.js';
 import { rootLogger } from '../core/log/logger.js';
 import { compileOperation, loadApis, type LoadedApi } from './load-apis.js';
+import { attachClients, checkClientNames } from '../client/create-client.js';
 import type { Operation } from '../spec/operations.js';
 import { SchemaSet } from '../spec/schemas.js';
 import type { JwtVerifier } from '../auth/jwt.js';
@@ -96,7 +97,9 @@ async function load(config: KlueConfig, http: boolean): Promise<Service> {
   useConfig(config);
   useContextPropagation(config.context_propagation);
   const schemas = new SchemaSet();
-  const apis = await loadApis(config.dir, config.apis, schemas, http);
+  checkClientNames(config);
+  const apis = await loadApis(config.dir, config.apis, schemas, http, new Set(Object.keys(config.clients)));
+  attachClients(config, apis, schemas);
   const hasJwt = Boolean(config.jwt.secret ?? config.jwt.public_key);
   let jwt: JwtVerifier | undefined;
   if (hasJwt && http) {
@@ -117,6 +120,7 @@ async function load(config: KlueConfig, http: boolean): Promise<Service> {
   const byOperationId = await handlerExports(config);
   const seen = new Map<string, string>();
   for (const api of apis) {
+    if (!api.served) continue;
     for (const op of api.operations) {
       const where = `${op.file}: ${op.where}`;
       const key = `${op.method} ${op.path}`;

@@ -8,6 +8,7 @@ import { definitionsId, type JsonSchema } from '../spec/json-schema.js';
 import { extractOperations, specDefinitions, type Operation } from '../spec/operations.js';
 import { loadSpecFile, type SpecFile } from '../spec/spec-file.js';
 import { specSchemas } from '../spec/spec-schemas.js';
+import { clientTypesSource } from '../client/client-types.js';
 
 function pascal(s: string): string {
   return s.replace(/(^|[^A-Za-z0-9]+)([A-Za-z0-9])/g, (_m, _sep, c: string) => c.toUpperCase());
@@ -49,7 +50,7 @@ function handlerName(op: Operation): string {
 }
 
 /** TypeScript source for one API: its definitions, operations, and the `ApiPool` augmentation. */
-export async function apiTypesSource(spec: SpecFile): Promise<string> {
+export async function apiTypesSource(spec: SpecFile, called = false): Promise<string> {
   const api = spec.name;
   const converter = specSchemas(spec);
   const defs = specDefinitions(spec);
@@ -105,10 +106,11 @@ export async function apiTypesSource(spec: SpecFile): Promise<string> {
     })
     .join('\n');
   const imports = modelNames.length > 0 ? 'HandlerInput, ModelFactory' : 'HandlerInput';
+  const client = called ? clientTypesSource(api, operations, opsTitle) : undefined;
   return `import type { ${imports} } from 'klue';
 
 ${body}
-/** The input of each operation's handler, by handler name. */
+${client?.declarations ?? ''}/** The input of each operation's handler, by handler name. */
 export type ${pascal(api)}HandlerInput<K extends keyof ${opsTitle}> = HandlerInput<
   ${opsTitle}[K]['body'],
   ${opsTitle}[K]['path'],
@@ -122,7 +124,7 @@ declare module 'klue' {
       name: string;
       file: string;
       spec: Record<string, unknown>;
-      model: ${models ? `{\n${models}\n      }` : 'Record<string, never>'};
+      model: ${models ? `{\n${models}\n      }` : 'Record<string, never>'};${client ? `\n      ${client.member}` : ''}
     };
   }
 }
@@ -136,7 +138,7 @@ export async function writeApiTypes(config: KlueConfig): Promise<string[]> {
   const written: string[] = [];
   for (const file of config.apis) {
     const spec = await loadSpecFile(file, config.dir);
-    const source = await apiTypesSource(spec);
+    const source = await apiTypesSource(spec, spec.name in config.clients);
     const out = join(outDir, `${spec.name}.ts`);
     const current = await readFile(out, 'utf8').catch(() => undefined);
     if (current !== source) {

@@ -25,6 +25,8 @@ export interface Operation {
   operationId?: string;
   /** The `x-bind-server` value; without it the operation is bound by its `operationId` (or answers 501). */
   binding?: string;
+  /** The `x-bind-client` value: the original's name of the operation's client method. */
+  clientName?: string;
   requiresAuth: boolean;
   params?: JsonSchema;
   querystring?: JsonSchema;
@@ -138,7 +140,11 @@ function responseSpecs(spec: SpecFile, op: Record<string, unknown>): Map<string,
   return out;
 }
 
-/** Extracts every operation of a spec, with JSON schemas for each part of its requests and responses. */
+/**
+ * Extracts every operation of a spec, with JSON schemas for each part of its requests and
+ * responses. No operation needs `x-bind-server` here: an API the service only calls has none,
+ * and the service binds the others (by operationId, or to a 501).
+ */
 export function extractOperations(spec: SpecFile): Operation[] {
   const ops: Operation[] = [];
   const schemas = specSchemas(spec);
@@ -217,6 +223,7 @@ export function extractOperations(spec: SpecFile): Operation[] {
         where,
         operationId: typeof op.operationId === 'string' ? op.operationId : undefined,
         binding: typeof binding === 'string' && binding.trim() !== '' ? binding.trim() : undefined,
+        clientName: typeof op['x-bind-client'] === 'string' ? op['x-bind-client'] : undefined,
         requiresAuth: requiresAuth(spec, op),
         params: objectSchema(groups.path, required.path),
         querystring: objectSchema(groups.query, required.query),

@@ -47,6 +47,11 @@ describe('what entry points load', () => {
     expect(Object.fromEntries(packagesLoadedBy('index.ts'))).toEqual({ pino: 'core/log/logger.ts' });
   });
 
+  it('no entry loads undici: the client imports it on the first call', () => {
+    const loaded = packagesLoadedBy('index.ts', 'server.ts', 'tasks/index.ts', 'process/worker-main.ts', 'cli/main.ts');
+    expect(loaded.get('undici')).toBeUndefined();
+  });
+
   it('`klue token` loads neither the server, the queue client, the spec parser nor the metrics', () => {
     const loaded = [...packagesLoadedBy('cli/main.ts', 'cli/token-command.ts')].map(([name, from]) => `${name} (from ${from})`);
     const heavy = /^(fastify|@fastify\/.*|bullmq|ioredis|@bull-board\/.*|@apidevtools\/swagger-parser|prom-client|json-schema-to-typescript|tsx)\b/;

@@ -14,7 +14,7 @@ const repo = join(import.meta.dirname, '..', '..');
 const src = join(repo, 'src');
 
 /** Lowest first; an import may go to its own layer or a lower one. Named by the first folder under src/. */
-const LAYERS: readonly (readonly string[])[] = [['util'], ['core'], ['spec', 'auth', 'telemetry'], ['service'], ['tasks'], ['http'], ['process'], ['deploy', 'cli', 'testing']];
+const LAYERS: readonly (readonly string[])[] = [['util'], ['core'], ['spec', 'auth', 'telemetry'], ['client'], ['service'], ['tasks'], ['http'], ['process'], ['deploy', 'cli', 'testing']];
 
 /** Folders that may import less than their layer allows: the folder (or its subfolders) → what it may import. */
 const ONLY: Readonly<Record<string, readonly string[]>> = {
@@ -22,7 +22,8 @@ const ONLY: Readonly<Record<string, readonly string[]>> = {
   spec: ['util', 'core', 'spec'],
   auth: ['util', 'core', 'auth'],
   telemetry: ['util', 'core', 'telemetry'],
-  service: ['util', 'core', 'spec', 'auth', 'service'],
+  client: ['util', 'core', 'spec', 'telemetry', 'client'],
+  service: ['util', 'core', 'spec', 'auth', 'client', 'service'],
   tasks: ['util', 'core', 'spec', 'telemetry', 'tasks'],
 };
 

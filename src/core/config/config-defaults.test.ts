@@ -40,9 +40,15 @@ function schemaKeys(node: unknown, prefix = ''): SchemaKey[] {
     const key = `${prefix}${name}`;
     const rule = c['x-default'];
     const own: SchemaKey = { key, node: c, required: required.includes(name), hasDefault: 'default' in c, default: c.default, rule: typeof rule === 'string' ? rule : undefined };
-    return [own, ...schemaKeys(c, `${key}.`)];
+    // A map keyed by the user (`clients.<api>`): its entries' keys are written `<key>.<api>.<field>`.
+    return [own, ...schemaKeys(c, `${key}.`), ...schemaKeys(c.additionalProperties, `${key}.${MAP_KEY[key] ?? '<key>'}.`)];
   });
 }
+
+/** How the docs and types name the user's key of each map section. */
+const MAP_KEY: Record<string, string> = { clients: '<api>' };
+/** The API the loadConfig() check below configures a client for. */
+const SAMPLE_API = 'a';
 
 const KEYS = schemaKeys(configSchema);
 const BY_KEY = new Map(KEYS.map((k) => [k.key, k]));
@@ -57,6 +63,7 @@ const SECTIONS: Record<string, string> = {
   AsyncConfig: 'async.',
   DashboardConfig: 'async.dashboard.',
   SentinelConfig: 'async.redis_sentinel.',
+  ClientConfig: 'clients.<api>.',
 };
 /** `JwtConfig` (`config.jwt`) names its fields after the top-level `jwt_*` keys, without `jwt_`. */
 const JWT_FIELDS: Record<string, string> = {
@@ -255,18 +262,18 @@ describe('config defaults: config-schema.ts is their one source', () => {
     mkdirSync(join(dir, 'apis'));
     writeFileSync(join(dir, 'apis', 'a.yaml'), 'swagger: "2.0"\ninfo: {title: t, version: "1"}\npaths: {}\n');
     // The optional sections, present but empty, so that their keys' defaults show too.
-    writeFileSync(join(dir, 'klue-config.yaml'), 'name: x\nasync:\n  dashboard: {}\n  redis_sentinel: {name: m, sentinels: ["h:26379"]}\n');
+    writeFileSync(join(dir, 'klue-config.yaml'), `name: x\nasync:\n  dashboard: {}\n  redis_sentinel: {name: m, sentinels: ["h:26379"]}\nclients:\n  ${SAMPLE_API}: {url: "http://h"}\n`);
     const config = (await loadConfig({ dir })) as unknown as Record<string, unknown>;
     const at = (path: string): unknown => path.split('.').reduce<unknown>((v, part) => (isObject(v) ? v[part] : undefined), config);
     const problems: string[] = [];
     for (const k of KEYS) {
       // apis: the loaded value is the files its globs matched (checked by load-config.test.ts).
       if (!k.hasDefault || RAW_ONLY.has(k.key) || k.key === 'apis') continue;
-      const loaded = at(fieldPath(k.key));
+      const loaded = at(fieldPath(k.key).replace('<api>', SAMPLE_API));
       const expected = typeof k.default === 'string' && typeof loaded === 'number' ? parseDuration(k.default) : k.default;
       if (JSON.stringify(loaded) !== JSON.stringify(expected)) problems.push(`${k.key}: loaded ${JSON.stringify(loaded)}, schema default ${JSON.stringify(k.default)}`);
     }
     expect(problems).toEqual([]);
-    expect(config.raw).toEqual({ name: 'x', async: { dashboard: {}, redis_sentinel: { name: 'm', sentinels: ['h:26379'] } } });
+    expect(config.raw).toEqual({ name: 'x', async: { dashboard: {}, redis_sentinel: { name: 'm', sentinels: ['h:26379'] } }, clients: { [SAMPLE_API]: { url: 'http://h' } } });
   });
 });

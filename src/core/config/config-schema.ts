@@ -58,6 +58,26 @@ export const configSchema = {
       default: 'klue.setup',
       description: 'Read by the service loader (src/service/load-service.ts), which resolves it to a .ts or .js file.',
     },
+    clients: {
+      type: 'object',
+      description: 'The APIs under apis/ this service calls and does not serve, by API name (the spec file\'s base name).',
+      additionalProperties: {
+        type: 'object',
+        required: ['url'],
+        additionalProperties: false,
+        properties: {
+          url: { type: 'string', pattern: '^https?://[^/?#]+(/[^?#]*)?$' },
+          timeout: { type: 'integer', minimum: 1, default: 10_000 },
+          connect_timeout: { type: 'integer', minimum: 1, default: 5_000 },
+          retries: { type: 'integer', minimum: 0, default: 2 },
+          retry_backoff: { type: 'integer', minimum: 0, default: 100 },
+          connections: { type: 'integer', minimum: 1, default: 16 },
+          max_response_size: { type: 'integer', minimum: 1, default: 10_485_760 },
+          send_token: { enum: ['auto', 'always', 'never'], default: 'auto' },
+          headers: { type: 'object', additionalProperties: { type: 'string' } },
+        },
+      },
+    },
     async: {
       type: 'object',
       additionalProperties: false,

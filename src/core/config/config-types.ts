@@ -164,6 +164,53 @@ export interface HttpConfig {
   keep_alive_timeout: number;
 }
 
+/**
+ * One API this service calls (`clients.<api>`): where it is and how calls to it behave. An API
+ * named here is called through `ApiPool.<api>.client` and not served.
+ */
+export interface ClientConfig {
+  /** Base URL the spec's paths are appended to (`http://hello:8080`, or with a path prefix); name an env secret to set it per deploy. */
+  url: string;
+  /**
+   * Ms a call may take in all, retries included, before it fails with UPSTREAM_TIMEOUT (per call: the `timeout` option).
+   * @default 10000
+   */
+  timeout: number;
+  /**
+   * Ms to open a connection.
+   * @default 5000
+   */
+  connect_timeout: number;
+  /**
+   * Retries after a connection failure: any method when nothing was sent (refused, DNS), idempotent methods otherwise; answers are never retried.
+   * @default 2
+   */
+  retries: number;
+  /**
+   * First retry delay in ms; doubles each retry, with jitter.
+   * @default 100
+   */
+  retry_backoff: number;
+  /**
+   * Keep-alive connections to the API at most (one pool per API and process).
+   * @default 16
+   */
+  connections: number;
+  /**
+   * Largest response body in bytes; a larger one fails with UPSTREAM_RESPONSE_INVALID.
+   * @default 10485760 (10 MiB)
+   */
+  max_response_size: number;
+  /**
+   * Which calls carry the current user's bearer token: `auto` those of operations the spec says
+   * require auth, `always` every call, `never` none (a third-party API).
+   * @default 'auto'
+   */
+  send_token: 'auto' | 'always' | 'never';
+  /** Headers sent with every call (an API key: name an env secret); an `authorization` here replaces the user's token. Default none. */
+  headers?: Record<string, string>;
+}
+
 /** JWT settings, from the `jwt_*` keys: each field is its key without `jwt_`. */
 export interface JwtConfig {
   /** HS256 shared secret (`jwt_secret`). */
@@ -290,6 +337,9 @@ export interface KlueConfig {
   context_propagation: ContextPropagation;
   jwt: JwtConfig;
   async: AsyncConfig;
+  /** The APIs this service calls, by API name (`clients:`); empty when it calls none. */
+  clients: Record<string, ClientConfig>;
+
   /** Every key of the file, env secrets substituted. */
   raw: Record<string, unknown>;
   /** Reads any key (dotted paths allowed), e.g. `config.get('uuid_file_path')`. */

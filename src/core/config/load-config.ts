@@ -9,7 +9,7 @@ import { parseDuration } from '../../util/duration.js';
 import { isObject } from '../../util/is-object.js';
 import { configSchema } from './config-schema.js';
 import type { ContextPropagation } from '../context/propagation.js';
-import { isProduction, type AsyncConfig, type HttpConfig, type KlueConfig } from './config-types.js';
+import { isProduction, type AsyncConfig, type ClientConfig, type HttpConfig, type KlueConfig } from './config-types.js';
 import { substituteEnvSecrets } from './env-secrets.js';
 import { closeKey } from './key-suggestions.js';
 import { withDeprecatedReads } from './jwt-settings.js';
@@ -111,6 +111,7 @@ const HTTP = TOP.http.properties;
 const ASYNC = TOP.async.properties;
 const SENTINEL = ASYNC.redis_sentinel.properties;
 const DASHBOARD = ASYNC.dashboard.properties;
+const CLIENT = TOP.clients.additionalProperties.properties;
 
 /** The `async:` section as the file holds it: its durations are ms or strings like `'10m'`. */
 type AsyncSection = Omit<Partial<AsyncConfig>, 'unknown_task_grace' | 'max_task_age'> & { unknown_task_grace?: number | string; max_task_age?: number | string };
@@ -204,6 +205,26 @@ function httpConfig(file: string, section: Partial<HttpConfig>): HttpConfig {
   return http;
 }
 
+/** `clients:` with every API's defaults filled in. */
+function clientsConfig(section: Record<string, unknown>): Record<string, ClientConfig> {
+  return Object.fromEntries(
+    Object.entries(section as Record<string, Partial<ClientConfig> & { url: string }>).map(([api, c]) => [
+      api,
+      {
+        url: c.url,
+        timeout: c.timeout ?? CLIENT.timeout.default,
+        connect_timeout: c.connect_timeout ?? CLIENT.connect_timeout.default,
+        retries: c.retries ?? CLIENT.retries.default,
+        retry_backoff: c.retry_backoff ?? CLIENT.retry_backoff.default,
+        connections: c.connections ?? CLIENT.connections.default,
+        max_response_size: c.max_response_size ?? CLIENT.max_response_size.default,
+        send_token: c.send_token ?? CLIENT.send_token.default,
+        headers: c.headers,
+      },
+    ]),
+  );
+}
+
 function getPath(raw: Record<string, unknown>, key: string): unknown {
   if (key in raw) return raw[key];
   let cur: unknown = raw;
@@ -280,6 +301,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<KlueC
       require_sub: (raw.jwt_require_sub as boolean | undefined) ?? TOP.jwt_require_sub.default,
     }),
     async: asyncConfig(source, name, asyncSection),
+    clients: clientsConfig(isObject(raw.clients) ? raw.clients : {}),
     raw,
     get: <T>(key: string) => getPath(raw, key) as T | undefined,
   };
