@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import type { Cluster, Redis } from 'ioredis';
 import type { KlueConfig } from '../../core/config/config-types.js';
 import { contextStorage, type KlueContext } from '../../core/context/context.js';
 import { KlueError } from '../../core/errors/klue-error.js';
@@ -11,7 +10,7 @@ import { openEnvelope } from '../envelope/envelope.js';
 import { failureReason } from '../failure-reason.js';
 import { bullQueueName, queuePrefix } from '../transport/queue-names.js';
 import { jobDataJson, KlueBullWorker, unreadableReason } from './bull-worker.js';
-import { BullConnections } from '../transport/redis-connection.js';
+import { BullConnections, createRedisConnection } from '../transport/redis-connection.js';
 import { RedisRunLedger, type RunLedger } from '../transport/run-ledger.js';
 import { resolveSecret } from '../secret.js';
 import type { TaskResult } from '../envelope/codec.js';
@@ -57,17 +56,13 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
   const concurrency = options.concurrency ?? config.async.concurrency;
 
   const active = new Map<Job, { token: string | undefined; run: JobRun }>();
-  const bullWorkers = new Map<string, KlueBullWorker>();
   /** Runs that returned, until BullMQ has stored their job's completion. */
   const completing = new WeakMap<Job, JobRun>();
-  const ledger = new RedisRunLedger(
-    (queue) => `${queuePrefix(config)}:${bullQueueName(queue)}`,
-    (queue) => {
-      const worker = bullWorkers.get(queue);
-      // BullMQ's own (non-blocking) client of the queue: no connection of the ledger's own.
-      return worker ? (worker.client as Promise<unknown> as Promise<Redis | Cluster>) : Promise.reject(new Error(`no worker for queue ${queue}`));
-    },
-  );
+  // The ledger's own connection, auto-pipelined (see ConnectionRole): on BullMQ's client each
+  // claim and finish was a socket write of its own. Outages are reported by the BullMQ clients.
+  const ledgerConnection = createRedisConnection(config, 'ledger');
+  ledgerConnection.on('error', () => undefined);
+  const ledger = new RedisRunLedger((queue) => `${queuePrefix(config)}:${bullQueueName(queue)}`, () => Promise.resolve(ledgerConnection));
   // Aborted once the runs still active at shutdown_timeout are back in the queue: their
   // taskSignal() tells them to stop. Every active run may listen, hence no listener limit.
   const release = new AbortController();
@@ -148,7 +143,6 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     worker.on('failed', (job: Job | undefined, err: Error) => {
       if (job && err.message === STALLED_TOO_OFTEN) void reportStalledTooOften(job, queue, config, secret, log, ledger);
     });
-    bullWorkers.set(queue, worker);
     return worker;
   });
   await Promise.all(workers.map((w) => w.waitUntilReady()));
@@ -199,6 +193,9 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
           );
         }
         connections.disconnect();
+        // After the finishes of the last runs, which QUIT follows on the connection; Redis may be down.
+        await waitAtMost(ledgerConnection.quit().catch(() => undefined), RELEASE_TIMEOUT_MS);
+        ledgerConnection.disconnect();
         log.info({ queues }, 'async: worker stopped');
       })();
       return closing;

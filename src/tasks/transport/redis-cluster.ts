@@ -40,7 +40,8 @@ export function parseClusterNodes(config: Pick<KlueConfig, 'file' | 'async'>): {
 
 /**
  * An ioredis Cluster client for one role. Producers fail fast when the cluster is away (no
- * offline queue); blocking clients (workers, queue events) wait for it, as BullMQ requires.
+ * offline queue); blocking clients (workers, queue events) and ledgers wait for it, as BullMQ
+ * requires; a ledger's commands are auto-pipelined (per slot, as ioredis does on a cluster).
  * Every klue queue name is a hash tag (`{default}`), so each queue's keys — and so its Lua
  * scripts — sit on one slot, while different queues spread over the cluster.
  */
@@ -49,6 +50,7 @@ export function createCluster(config: Pick<KlueConfig, 'file' | 'async'>, role: 
   const options: ClusterOptions = {
     enableOfflineQueue: role !== 'producer',
     enableReadyCheck: true,
+    enableAutoPipelining: role === 'ledger',
     clusterRetryStrategy: reconnectDelay,
     redisOptions: {
       username,

@@ -7,9 +7,12 @@ import { createCluster } from './redis-cluster.js';
 /**
  * What a connection is for. `producer` fails fast when Redis is away (no offline queue, few
  * retries) so a request never hangs on it; `blocking` (workers, queue events) waits for Redis
- * to come back, as BullMQ requires (`maxRetriesPerRequest: null`).
+ * to come back, as BullMQ requires (`maxRetriesPerRequest: null`); `ledger` (a worker's run
+ * ledger) waits too, and sends the commands of one turn of the event loop as one pipeline
+ * (ioredis's auto-pipelining): the claims of the jobs one reply of Redis handed out and the
+ * finishes of the jobs it completed go out in one write, not a write each.
  */
-export type ConnectionRole = 'producer' | 'blocking';
+export type ConnectionRole = 'producer' | 'blocking' | 'ledger';
 
 /** The Redis URL in use: `async.redis_url`, else `REDIS_URL`. */
 export function redisUrl(config: Pick<KlueConfig, 'file' | 'async'>): string {
@@ -71,6 +74,7 @@ export function sentinelOptions(config: Pick<KlueConfig, 'async'>): RedisOptions
 export function redisOptions(config: Pick<KlueConfig, 'file' | 'async'>, role: ConnectionRole): RedisOptions {
   const base = sentinelOptions(config) ?? parseRedisUrl(redisUrl(config), `${config.file}: async.redis_url`);
   if (role === 'blocking') return { ...base, maxRetriesPerRequest: null };
+  if (role === 'ledger') return { ...base, maxRetriesPerRequest: null, enableAutoPipelining: true };
   return {
     ...base,
     enableOfflineQueue: false,

@@ -32,10 +32,11 @@ const CLOCK_MARGIN_MS = 3_600_000;
 const FINISHED_MARK = -1_000_000_000;
 
 /**
- * The ledger in Redis, beside the queue's own keys (same hash slot, for Redis Cluster), on the
- * queue's own client: one plain hash command per operation (a Lua script per run cost the
- * worker more than the rest of its bookkeeping together), on BullMQ's own connection for the
- * queue.
+ * The ledger in Redis, beside the queue's own keys (same hash slot, for Redis Cluster): one
+ * plain hash command per operation (a Lua script per run cost the worker more than the rest of
+ * its bookkeeping together), on a connection of its own that pipelines the commands of one turn
+ * (the `ledger` connection role). Not on BullMQ's client: BullMQ wraps it, and its pipelines
+ * read `hset(key, field, value)` as `hset(key, object)`.
  */
 export class RedisRunLedger implements RunLedger {
   private readonly clients = new Map<string, Redis | Cluster>();
@@ -44,7 +45,7 @@ export class RedisRunLedger implements RunLedger {
 
   /**
    * @param keyPrefix the queue's key prefix (`klue:<service>:{<queue>}`)
-   * @param client the queue's non-blocking Redis client
+   * @param client the Redis client of the queue's ledger
    */
   constructor(
     private readonly keyPrefix: (queue: string) => string,
