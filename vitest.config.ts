@@ -17,6 +17,9 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['test/faults/**', 'node_modules/**', 'dist/**'],
     globalSetup: ['test/global-setup.ts'],
+    // A passing test prints nothing: services loaded in the test's process log nowhere. Tests
+    // that read logs set their own level (a spawned klue process gets LOG_LEVEL=info).
+    env: { LOG_LEVEL: 'silent' },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -1,6 +1,3 @@
-// Keep test output readable; warnings and errors still show.
-process.env.LOG_LEVEL ??= 'warn';
-
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
