@@ -14,7 +14,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { freePort } from '../test/helpers/redis.js';
-import { benchDir, median, quartiles, repoRoot, rssMb, runtimeTsconfig, sleep } from './lib/common.js';
+import { awaitWithin, benchDir, median, quartiles, repoRoot, rssMb, runtimeTsconfig, sleep } from './lib/common.js';
 
 const exampleDir = join(repoRoot, 'examples', 'helloworld');
 const klueBin = join(repoRoot, 'bin', 'klue.js');
@@ -156,20 +156,7 @@ function startGroup(args: string[], cwd: string): Group {
       const hit = seen.find((s) => re.test(s.text));
       if (hit) return Promise.resolve(hit.at);
       if (group.exited) return Promise.reject(new Error(`${args.join(' ')} has exited; no line matching ${re}`));
-      return new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: no line matching ${re} within ${timeoutMs} ms`)), timeoutMs);
-        watchers.push({
-          re,
-          resolve: (ms) => {
-            clearTimeout(timer);
-            resolve(ms);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        });
-      });
+      return awaitWithin<number>(timeoutMs, `${args.join(' ')}: no line matching ${re} within ${timeoutMs} ms`, (w) => watchers.push({ re, ...w }));
     },
     async stop() {
       groupKill(pid, 'SIGTERM');

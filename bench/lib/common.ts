@@ -122,20 +122,7 @@ export function spawnChild(script: string, args: unknown, env: NodeJS.ProcessEnv
       const i = inbox.findIndex((m) => m.type === type);
       if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0] as Message);
       if (exited) return Promise.reject(new Error(`${script} has exited; no '${type}'`));
-      return new Promise<Message>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${script}: no '${type}' within ${timeoutMs} ms`)), timeoutMs);
-        waiting.push({
-          type,
-          resolve: (m) => {
-            clearTimeout(timer);
-            resolve(m);
-          },
-          reject: (e) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        });
-      });
+      return awaitWithin<Message>(timeoutMs, `${script}: no '${type}' within ${timeoutMs} ms`, (w) => waiting.push({ type, ...w }));
     },
     send(msg) {
       proc.send(msg);
@@ -157,4 +144,24 @@ export function childArgs<T>(): T {
 
 export function toParent(msg: Message): void {
   process.send?.(msg);
+}
+
+/**
+ * A promise settled by whoever `register` hands its resolve/reject to (a list of waiters), or
+ * rejected with `timeoutMessage` after `timeoutMs`.
+ */
+export function awaitWithin<T>(timeoutMs: number, timeoutMessage: string, register: (w: { resolve: (value: T) => void; reject: (err: Error) => void }) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(timeoutMessage)), timeoutMs);
+    register({
+      resolve: (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      reject: (err) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    });
+  });
 }

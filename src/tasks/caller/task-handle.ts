@@ -14,8 +14,8 @@ function failed(task: string, id: string, err: unknown): KlueError {
   return errorFromReason(task, id, message, err);
 }
 
-/** Handle of a call queued on Redis; result() needs QueueEvents, created on first use only. */
-export function queuedHandle<R>(producer: Producer, task: string, queue: string, id: string, duplicate: boolean): TaskHandle<R> {
+/** A handle whose result() decodes what `wait` gives, and turns a failure into its coded error. */
+function handle<R>(task: string, queue: string, id: string, duplicate: boolean, wait: (timeoutMs: number | undefined) => Promise<unknown>): TaskHandle<R> {
   return {
     id,
     task,
@@ -23,7 +23,7 @@ export function queuedHandle<R>(producer: Producer, task: string, queue: string,
     duplicate,
     async result<T = R>(opts: { timeoutMs?: number } = {}): Promise<T> {
       try {
-        return decodeResult(await producer.waitForResult(queue, task, id, opts.timeoutMs)) as T;
+        return decodeResult(await wait(opts.timeoutMs)) as T;
       } catch (err) {
         throw failed(task, id, err);
       }
@@ -31,31 +31,23 @@ export function queuedHandle<R>(producer: Producer, task: string, queue: string,
   };
 }
 
+/** Handle of a call queued on Redis; result() needs QueueEvents, created on first use only. */
+export function queuedHandle<R>(producer: Producer, task: string, queue: string, id: string, duplicate: boolean): TaskHandle<R> {
+  return handle(task, queue, id, duplicate, (timeoutMs) => producer.waitForResult(queue, task, id, timeoutMs));
+}
+
 /** Handle of a call run in this process (inline mode, or no async runtime at all). */
 export function localHandle<R>(task: string, queue: string, id: string, duplicate: boolean, done: Promise<TaskResult>): TaskHandle<R> {
-  return {
-    id,
-    task,
-    queue,
-    duplicate,
-    async result<T = R>(opts: { timeoutMs?: number } = {}): Promise<T> {
-      let timer: NodeJS.Timeout | undefined;
-      const waits: Promise<TaskResult>[] = [done];
-      if (opts.timeoutMs !== undefined) {
-        const ms = opts.timeoutMs;
-        waits.push(
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new KlueError('TASK_TIMEOUT', `${task} (job ${id}) did not finish within ${ms} ms`)), ms);
-          }),
-        );
-      }
-      try {
-        return decodeResult(await Promise.race(waits)) as T;
-      } catch (err) {
-        throw failed(task, id, err);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
+  return handle(task, queue, id, duplicate, async (ms) => {
+    if (ms === undefined) return done;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new KlueError('TASK_TIMEOUT', `${task} (job ${id}) did not finish within ${ms} ms`)), ms);
+    });
+    try {
+      return await Promise.race([done, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
 }
