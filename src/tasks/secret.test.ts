@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { testConfig } from '../../test/async/helpers/config.js';
+import { testConfig } from '../../test/helpers/config.js';
 import { KlueError } from '../core/errors/klue-error.js';
 import { devSecretFile, resolveSecret } from './secret.js';
 

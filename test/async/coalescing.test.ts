@@ -4,7 +4,7 @@ import { asynctask } from '../../src/tasks/index.js';
 import { settlePending } from '../../src/tasks/caller/pending.js';
 import { MAX_BATCH } from '../../src/tasks/transport/producer.js';
 import { getRuntime } from '../../src/tasks/transport/runtime.js';
-import { inRequest, requestStore, startHarness, type Harness } from './helpers/harness.js';
+import { inRequest, requestStore, startHarness, type Harness } from '../helpers/harness.js';
 
 const record = asynctask(async function coalescedRecord(n: number, id: string) {
   return { n, id };

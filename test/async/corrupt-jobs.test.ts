@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, expect, it, inject } from 'vitest';
 import { asynctask } from '../../src/tasks/index.js';
-import { waitFor } from './helpers/config.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { waitFor } from '../helpers/config.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
 
 const done = new Set<string>();
 const record = asynctask(async function corruptRecord(marker: string) {

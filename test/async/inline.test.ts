@@ -7,9 +7,9 @@ import { settlePending } from '../../src/tasks/caller/pending.js';
 import { startAsync, stopAsync } from '../../src/tasks/transport/runtime.js';
 import { currentRequest, currentTask, currentUser } from '../../src/core/context/context.js';
 import { KlueError } from '../../src/core/errors/klue-error.js';
-import { testConfig } from './helpers/config.js';
-import { inRequest, requestStore } from './helpers/harness.js';
-import { failureOf } from './helpers/failure.js';
+import { testConfig } from '../helpers/config.js';
+import { inRequest, requestStore } from '../helpers/harness.js';
+import { failureOf } from '../helpers/failure.js';
 
 registerModel('inline.Code', createAjv().compile({ type: 'object', properties: { code: { type: 'string' } }, required: ['code'] }));
 

@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { asynctask } from '../../src/tasks/caller/asynctask.js';
 import { captureLogs, silenceLogs } from '../helpers/captured-logs.js';
 import { repoRoot } from '../helpers/service-dir.js';
-import { waitFor } from './helpers/config.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { waitFor } from '../helpers/config.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
 
 // Defined before start-up, as the service's handlers' tasks are: workers load it too.
 const definedAtStart = asynctask(async function definedAtStart() {

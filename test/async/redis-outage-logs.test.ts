@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { QueueAdmin } from '../../src/tasks/transport/queue-admin.js';
 import { captureLogs, silenceLogs } from '../helpers/captured-logs.js';
 import { startRedis, stopAndClean, type PrivateRedis } from '../helpers/redis.js';
-import { testConfig, waitFor } from './helpers/config.js';
+import { testConfig, waitFor } from '../helpers/config.js';
 
 let redis: PrivateRedis | undefined;
 let admin: QueueAdmin | undefined;

@@ -6,9 +6,9 @@ import { asynctask } from '../../src/tasks/index.js';
 import { currentToken, currentUser } from '../../src/core/context/context.js';
 import { addErrorReporter, type ErrorReport } from '../../src/core/errors/reporter.js';
 import type { KlueError } from '../../src/core/errors/klue-error.js';
-import { waitFor } from './helpers/config.js';
-import { craftEnvelope } from './helpers/envelopes.js';
-import { inRequest, requestStore, startHarness, type Harness } from './helpers/harness.js';
+import { waitFor } from '../helpers/config.js';
+import { craftEnvelope } from '../helpers/envelopes.js';
+import { inRequest, requestStore, startHarness, type Harness } from '../helpers/harness.js';
 
 // Someone who can write to the service's Redis (or use the dashboard's "add job") takes a
 // signed envelope from one job and queues it again: it must never run a second time.

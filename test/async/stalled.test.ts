@@ -6,8 +6,8 @@ import { bullQueueName, queuePrefix } from '../../src/tasks/transport/queue-name
 import { startWorker } from '../../src/tasks/run/worker.js';
 import { addErrorReporter, type ErrorReport } from '../../src/core/errors/reporter.js';
 import type { KlueError } from '../../src/core/errors/klue-error.js';
-import { waitFor } from './helpers/config.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { waitFor } from '../helpers/config.js';
+import { startHarness, type Harness } from '../helpers/harness.js';
 
 const ran = new Map<string, number>();
 const once = asynctask(async function stalledOnce(marker: string) {

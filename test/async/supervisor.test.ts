@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { RECYCLE_EXIT_CODE } from '../../src/process/memory-watch.js';
 import { startWorkers } from '../../src/process/supervisor.js';
 import { metrics } from '../../src/telemetry/metrics.js';
-import { testConfig, waitFor } from './helpers/config.js';
+import { testConfig, waitFor } from '../helpers/config.js';
 
 /** Collects what the supervisor writes, line by line. */
 function sink(): Writable & { lines: string[] } {

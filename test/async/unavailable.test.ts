@@ -6,9 +6,9 @@ import { settlePending } from '../../src/tasks/caller/pending.js';
 import { startAsync, stopAsync } from '../../src/tasks/transport/runtime.js';
 import { KlueError } from '../../src/core/errors/klue-error.js';
 import { freePort, startRedis, stopAndClean, type PrivateRedis } from '../helpers/redis.js';
-import { testConfig } from './helpers/config.js';
-import { inRequest, requestStore } from './helpers/harness.js';
-import { failureOf } from './helpers/failure.js';
+import { testConfig } from '../helpers/config.js';
+import { inRequest, requestStore } from '../helpers/harness.js';
+import { failureOf } from '../helpers/failure.js';
 
 const notify = asynctask(async function unavailableNotify(to: string) {
   return to;

@@ -5,7 +5,7 @@ import type { TaskPayload } from '../../src/tasks/envelope/envelope.js';
 import { importTaskModules } from '../../src/service/task-modules.js';
 import { deferUnknownTask } from '../../src/tasks/run/unknown-task.js';
 import { repoRoot } from '../helpers/service-dir.js';
-import { testConfig } from './helpers/config.js';
+import { testConfig } from '../helpers/config.js';
 
 describe("a worker's warning of a task it does not know", () => {
   it('names the modules the worker imports and points to async.modules', async () => {

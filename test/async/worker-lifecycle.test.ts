@@ -12,9 +12,9 @@ import { getTask } from '../../src/tasks/registry.js';
 import { startWorker } from '../../src/tasks/run/worker.js';
 import { currentRequest, currentTask, currentUser, taskSignal } from '../../src/core/context/context.js';
 import { KlueError } from '../../src/core/errors/klue-error.js';
-import { waitFor } from './helpers/config.js';
-import { inRequest, requestStore, startHarness, type Harness } from './helpers/harness.js';
-import { failureOf } from './helpers/failure.js';
+import { waitFor } from '../helpers/config.js';
+import { inRequest, requestStore, startHarness, type Harness } from '../helpers/harness.js';
+import { failureOf } from '../helpers/failure.js';
 
 const state = new Map<string, string>();
 const releases = new Map<string, () => void>();

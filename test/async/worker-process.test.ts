@@ -11,8 +11,8 @@ import { bullQueueName, queuePrefix } from '../../src/tasks/transport/queue-name
 import { RECYCLE_EXIT_CODE } from '../../src/process/memory-watch.js';
 import { startAsync, stopAsync } from '../../src/tasks/transport/runtime.js';
 import { loadConfig } from '../../src/core/config/load-config.js';
-import { inRequest, requestStore } from './helpers/harness.js';
-import { waitFor } from './helpers/config.js';
+import { inRequest, requestStore } from '../helpers/harness.js';
+import { waitFor } from '../helpers/config.js';
 import { freePort } from '../helpers/redis.js';
 
 const src = (p: string) => fileURLToPath(new URL(`../../src/${p}`, import.meta.url));

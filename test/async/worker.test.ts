@@ -11,10 +11,10 @@ import { currentRequest, currentTask, currentToken, currentUser, type KlueContex
 import { KlueError } from '../../src/core/errors/klue-error.js';
 import { addErrorReporter, type ErrorReport } from '../../src/core/errors/reporter.js';
 import { log } from '../../src/core/log/logger.js';
-import { waitFor } from './helpers/config.js';
-import { inRequest, requestStore, startHarness, type Harness } from './helpers/harness.js';
-import { craftEnvelope } from './helpers/envelopes.js';
-import { failureOf } from './helpers/failure.js';
+import { waitFor } from '../helpers/config.js';
+import { inRequest, requestStore, startHarness, type Harness } from '../helpers/harness.js';
+import { craftEnvelope } from '../helpers/envelopes.js';
+import { failureOf } from '../helpers/failure.js';
 
 registerModel('t.Code', createAjv().compile({ type: 'object', properties: { code: { type: 'string' } }, required: ['code'] }));
 

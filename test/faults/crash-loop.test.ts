@@ -1,7 +1,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { faultService, secondsSince, type FaultService } from './helpers/fault-service.js';
+import { faultService, secondsSince, type FaultService } from '../helpers/fault-service.js';
 
 let f: FaultService | undefined;
 afterAll(async () => f?.cleanup());

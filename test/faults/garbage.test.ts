@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
 import { sealEnvelope, type TaskPayload } from '../../src/tasks/envelope/envelope.js';
-import { faultService, post, secondsSince, SECRET, waitUntil, type FaultService } from './helpers/fault-service.js';
+import { faultService, post, secondsSince, SECRET, waitUntil, type FaultService } from '../helpers/fault-service.js';
 
 const GOOD = 2000;
 let f: FaultService | undefined;

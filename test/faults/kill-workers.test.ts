@@ -1,5 +1,5 @@
 import { afterAll, expect, it } from 'vitest';
-import { alive, childPids, faultService, post, secondsSince, waitUntil, type FaultService } from './helpers/fault-service.js';
+import { alive, childPids, faultService, post, secondsSince, waitUntil, type FaultService } from '../helpers/fault-service.js';
 
 const TASKS = 5000;
 let f: FaultService | undefined;

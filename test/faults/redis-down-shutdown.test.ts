@@ -1,5 +1,5 @@
 import { afterAll, expect, it } from 'vitest';
-import { faultService, secondsSince, type FaultService } from './helpers/fault-service.js';
+import { faultService, secondsSince, type FaultService } from '../helpers/fault-service.js';
 
 const SHUTDOWN_TIMEOUT = 3000;
 let f: FaultService | undefined;

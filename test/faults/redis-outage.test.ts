@@ -1,5 +1,5 @@
 import { afterAll, expect, it } from 'vitest';
-import { faultService, secondsSince, timedFetch, waitUntil, type FaultService } from './helpers/fault-service.js';
+import { faultService, secondsSince, timedFetch, waitUntil, type FaultService } from '../helpers/fault-service.js';
 
 const DOWN_MS = 10_000;
 let f: FaultService | undefined;

@@ -1,5 +1,5 @@
 import { afterAll, expect, it } from 'vitest';
-import { faultService, isMsg, post, secondsSince, waitUntil, type FaultService } from './helpers/fault-service.js';
+import { faultService, isMsg, post, secondsSince, waitUntil, type FaultService } from '../helpers/fault-service.js';
 
 const TASKS = 5000;
 let f: FaultService | undefined;

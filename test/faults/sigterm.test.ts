@@ -1,5 +1,5 @@
 import { afterAll, expect, it } from 'vitest';
-import { alive, commandOf, faultService, post, secondsSince, waitUntil, type FaultService } from './helpers/fault-service.js';
+import { alive, commandOf, faultService, post, secondsSince, waitUntil, type FaultService } from '../helpers/fault-service.js';
 
 const SHUTDOWN_TIMEOUT = 4000;
 const LONG = ['900000', '900001', '900002'];

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asynctask } from '../../src/tasks/caller/asynctask.js';
 import { startAsync, stopAsync } from '../../src/tasks/transport/runtime.js';
 import { startWorker, type KlueWorker } from '../../src/tasks/run/worker.js';
-import { testConfig } from '../async/helpers/config.js';
+import { testConfig } from '../helpers/config.js';
 import { spawnOwned } from '../helpers/owned-process.js';
 import { freePort, startRedis, stopAndClean, type PrivateRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { testConfig } from '../../../test/async/helpers/config.js';
+import { testConfig } from '../../../test/helpers/config.js';
 import { KlueError } from '../../core/errors/klue-error.js';
 import { encodeValue } from '../envelope/codec.js';
 import { startAsync, stopAsync } from '../transport/runtime.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { testConfig } from '../../../test/async/helpers/config.js';
+import { testConfig } from '../../../test/helpers/config.js';
 import { jobOptions } from './task-call.js';
 import type { TaskDefinition } from '../registry.js';
 

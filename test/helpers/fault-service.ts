@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { alive, isMsg, spawnKlue, type KlueProcess } from '../../helpers/klue-process.js';
-import { freePort, startRedis, stopAndClean, type PrivateRedis } from '../../helpers/redis.js';
-import { copyService, repoRoot, type ServiceDir } from '../../helpers/service-dir.js';
+import { alive, isMsg, spawnKlue, type KlueProcess } from './klue-process.js';
+import { freePort, startRedis, stopAndClean, type PrivateRedis } from './redis.js';
+import { copyService, repoRoot, type ServiceDir } from './service-dir.js';
 
 export const fixtureDir = join(repoRoot, 'test', 'faults', 'fixture');
 export const SECRET = 'faults-signing-secret-0123456789abcdef';

@@ -1,12 +1,12 @@
 import { Queue } from 'bullmq';
 import { inject } from 'vitest';
-import type { AsyncConfig, KlueConfig } from '../../../src/core/config/config-types.js';
-import type { ContextStore, KlueContext } from '../../../src/core/context/context.js';
-import { runInContext } from '../../../src/core/context/context.js';
-import { rootLogger } from '../../../src/core/log/logger.js';
-import { bullQueueName, queuePrefix } from '../../../src/tasks/transport/queue-names.js';
-import { startAsync, stopAsync } from '../../../src/tasks/transport/runtime.js';
-import { startWorker, type KlueWorker, type WorkerOptions } from '../../../src/tasks/run/worker.js';
+import type { AsyncConfig, KlueConfig } from '../../src/core/config/config-types.js';
+import type { ContextStore, KlueContext } from '../../src/core/context/context.js';
+import { runInContext } from '../../src/core/context/context.js';
+import { rootLogger } from '../../src/core/log/logger.js';
+import { bullQueueName, queuePrefix } from '../../src/tasks/transport/queue-names.js';
+import { startAsync, stopAsync } from '../../src/tasks/transport/runtime.js';
+import { startWorker, type KlueWorker, type WorkerOptions } from '../../src/tasks/run/worker.js';
 import { testConfig } from './config.js';
 
 export interface Harness {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { JobsOptions } from 'bullmq';
-import { sealEnvelope, type TaskPayload } from '../../../src/tasks/envelope/envelope.js';
-import { resolveSecret } from '../../../src/tasks/secret.js';
-import type { KlueConfig } from '../../../src/core/config/config-types.js';
+import { sealEnvelope, type TaskPayload } from '../../src/tasks/envelope/envelope.js';
+import { resolveSecret } from '../../src/tasks/secret.js';
+import type { KlueConfig } from '../../src/core/config/config-types.js';
 
 /**
  * A correctly signed envelope as a server of `config` would queue it, and the job id and options

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AsyncConfig, KlueConfig } from '../../../src/core/config/config-types.js';
-import { loadConfig } from '../../../src/core/config/load-config.js';
+import type { AsyncConfig, KlueConfig } from '../../src/core/config/config-types.js';
+import { loadConfig } from '../../src/core/config/load-config.js';
 
 /**
  * A real loaded config for a throwaway service folder whose name (and so Redis key prefix)
@@ -17,4 +17,4 @@ export async function testConfig(asyncSection: Partial<AsyncConfig> = {}, env = 
   return loadConfig({ dir, env, overrides: { async: { backoff: 10, ...asyncSection } } });
 }
 
-export { waitFor } from '../../helpers/wait.js';
+export { waitFor } from './wait.js';
