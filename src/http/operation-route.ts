@@ -8,7 +8,7 @@ import { runInContext, type ContextStore, type KlueContext } from '../core/conte
 import { KlueError } from '../core/errors/klue-error.js';
 import type { Logger } from '../core/log/logger.js';
 import type { BoundOperation, Service } from '../service/load-service.js';
-import { withRequestSpan } from '../telemetry/tracing.js';
+import { incomingTrace, withRequestSpan } from '../telemetry/tracing.js';
 import { sendError } from './error-response.js';
 
 /** `/hello/{name}` → `/hello/:name` */
@@ -157,6 +157,8 @@ export function operationRoute(service: Service, op: BoundOperation, prefix: str
   // klue's context hooks (see src/core/context/propagation.ts), and this runs once per request.
   const handler = (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const ctx: KlueContext = { request: { id: request.id, method: request.method, url: request.url } };
+    const trace = request.headers.traceparent === undefined ? undefined : incomingTrace(request.headers);
+    if (trace) ctx.trace = trace;
     if (!(op.requiresAuth && jwt)) return respond(request, reply, { ctx, log: request.log as unknown as Logger, pending: new Set() });
     return jwt.authenticate(request.raw).then(
       (auth) => {

@@ -46,3 +46,18 @@ export function withTaskSpan<T>(name: string, carrier: Record<string, string> | 
   const parent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
   return inSpan(tracer.startSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent), parent, fn);
 }
+
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+
+/**
+ * The W3C trace context a request came with (`traceparent`, and `tracestate` beside it), when
+ * its traceparent is well formed: kept in the request's context so that, without an
+ * OpenTelemetry SDK to make spans, the tasks it queues and the APIs it calls still carry the
+ * caller's trace.
+ */
+export function incomingTrace(headers: IncomingHttpHeaders): Record<string, string> | undefined {
+  const parent = headers.traceparent;
+  if (typeof parent !== 'string' || !TRACEPARENT.test(parent)) return undefined;
+  const state = headers.tracestate;
+  return typeof state === 'string' ? { traceparent: parent, tracestate: state } : { traceparent: parent };
+}
