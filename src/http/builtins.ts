@@ -14,7 +14,7 @@ export function registerBuiltins(app: FastifyInstance, service: Service, taken: 
     container: containerName(),
     env: config.env,
     pym_env: config.env,
-    apis: service.apis.map((api) => api.spec.name),
+    apis: service.apis.filter((api) => api.served).map((api) => api.spec.name),
   };
   const add = (url: string, handler: (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
     if (!taken.has(`GET ${url}`)) app.get(url, handler);
