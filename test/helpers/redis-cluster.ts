@@ -56,7 +56,24 @@ export async function startCluster(masters = 3): Promise<PrivateCluster> {
     mkdirSync(dir);
     nodes.push({ port, dir, process: startNode(port, dir) });
   }
-  for (const n of nodes) await waitFor(() => ping(n.port), 10_000, `redis node ${n.port}`);
+  for (const n of nodes) {
+    // A node that exited (another process took its free port meanwhile) starts again on
+    // another port; the deadline leaves room for a loaded machine.
+    await waitFor(
+      async () => {
+        if (n.process.exitCode !== null) {
+          n.port = await freePort();
+          n.dir = join(root, String(n.port));
+          mkdirSync(n.dir);
+          n.process = startNode(n.port, n.dir);
+          return false;
+        }
+        return ping(n.port);
+      },
+      60_000,
+      'redis nodes to answer',
+    );
+  }
   const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
   await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes']);
   for (const n of nodes) await waitFor(() => clusterOk(n.port), 20_000, 'cluster_state:ok');
