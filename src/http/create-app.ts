@@ -122,7 +122,9 @@ export async function createApp(service: Service, options: CreateAppOptions = {}
 /**
  * Parsers for the bodies the specs declare beyond JSON, registered only when one does: form
  * fields (`application/x-www-form-urlencoded`, `multipart/form-data`, whose files come as
- * Buffers) and, for other media types (`application/x-tar`, `image/png`), the bytes as sent.
+ * Buffers), JSON under a vendor or structured-syntax name (`application/vnd.github+json`,
+ * `application/merge-patch+json`), parsed as Fastify parses JSON, and, for other media types
+ * (`application/x-tar`, `image/png`), the bytes as sent.
  */
 async function registerBodyParsers(app: FastifyInstance, service: Service): Promise<void> {
   const media = new Set(service.operations.flatMap((op) => op.bodyMedia.map((m) => m.split(';')[0]!.trim().toLowerCase())));
@@ -133,6 +135,9 @@ async function registerBodyParsers(app: FastifyInstance, service: Service): Prom
   if (media.has('multipart/form-data')) {
     const { default: multipart } = await import('@fastify/multipart');
     await app.register(multipart, { attachFieldsToBody: 'keyValues' });
+  }
+  if ([...media].some((m) => m !== 'application/json' && m.startsWith('application/') && mediaKind(m) === 'json')) {
+    app.addContentTypeParser(/^application\/[\w.+-]+\+json(?:\s*;|$)/i, { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
   }
   if ([...media].some((m) => mediaKind(m) === 'other')) {
     app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));

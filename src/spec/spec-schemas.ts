@@ -6,11 +6,20 @@ import type { SpecFile } from './spec-file.js';
 /** Prefix of the names under which schemas outside the definitions are kept in the definitions document. */
 const POINTED = '#/';
 
-/** Follows a local JSON pointer (`#/paths/~1pets/get/...`) in a document. */
-export function resolvePointer(doc: unknown, ref: string): unknown {
+/**
+ * Follows a local JSON pointer (`#/paths/~1pets/get/...`) in a document. A bundler's pointer may
+ * run through a `$ref` (`.../details/oneOf/0` where `details` is itself a `$ref`): as the
+ * bundler does, a step into an object that lacks the key but holds a local `$ref` follows it.
+ */
+export function resolvePointer(doc: unknown, ref: string, seen = new Set<string>()): unknown {
+  if (seen.has(ref)) return undefined;
+  seen.add(ref);
   let target: unknown = doc;
   for (const part of ref.slice(2).split('/')) {
     const key = decodeURIComponent(part).replaceAll('~1', '/').replaceAll('~0', '~');
+    if (isObject(target) && !(key in target) && typeof target.$ref === 'string' && target.$ref.startsWith(POINTED)) {
+      target = resolvePointer(doc, target.$ref, seen);
+    }
     target = isObject(target) || Array.isArray(target) ? (target as Record<string, unknown>)[key] : undefined;
   }
   return target;

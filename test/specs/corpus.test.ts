@@ -122,6 +122,23 @@ export const add_to_batch = () => '';`,
     ],
   },
   {
+    name: 'docker-engine-v1.37',
+    entry: 'swagger.yaml',
+    handlers: `export const SystemPing = () => 'OK';
+export const ContainerList = ({ query }) => [{ Id: 'c1', Names: ['/web'], SizeRw: query.limit ?? 0 }];
+export const ContainerCreate = ({ body }) => ({ Id: 'c2', Warnings: body.Image ? [] : ['no image'] });
+export const ContainerArchiveInfo = () => undefined;`,
+    calls: [
+      { what: 'text response', method: 'GET', url: '/_ping', status: 200 },
+      { what: 'query', method: 'GET', url: '/containers/json?all=true&limit=2', status: 200 },
+      { what: 'bad query', method: 'GET', url: '/containers/json?limit=two', status: 400, error: 'INVALID_PARAMETER' },
+      json('allOf JSON body', 'POST', '/containers/create?name=web', { Image: 'nginx', HostConfig: { Memory: 0 } }, 201),
+      json('bad allOf JSON body', 'POST', '/containers/create', { Image: 3 }, 400, 'INVALID_PARAMETER'),
+      { what: 'HEAD beside GET on one path', method: 'HEAD', url: '/containers/c1/archive?path=/etc', status: 200 },
+      { what: 'unbound GET beside the bound HEAD', method: 'GET', url: '/containers/c1/archive?path=/etc', status: 501, error: 'NOT_IMPLEMENTED' },
+    ],
+  },
+  {
     name: 'github-rest',
     entry: 'api.github.com.json',
     gzip: { file: 'api.github.com.json.gz', sha256: '829b4bebb19a53133289f7b0bc819f4f1118115821db2ca9f25e9ee995a7da2a' },

@@ -268,6 +268,42 @@ paths:
   });
 });
 
+describe('JSON under a vendor media type', () => {
+  const SPEC = `openapi: 3.0.3
+info: { title: vendor, version: '1' }
+paths:
+  /notes:
+    post:
+      operationId: addNote
+      requestBody:
+        required: true
+        content:
+          application/vnd.notes+json:
+            schema: { type: object, required: [text], properties: { text: { type: string } } }
+      responses:
+        '200':
+          description: ok
+          content: { application/json: { schema: { type: object, properties: { text: { type: string } } } } }
+`;
+
+  it('is parsed and validated as JSON; an undeclared media type is refused', async () => {
+    const server = await startInProcess(service(SPEC, 'export const addNote = ({ body }) => ({ text: body.text });\n').dir);
+    const post = (type: string, body: string) => fetch(`${server.url}/notes`, { method: 'POST', headers: { 'content-type': type }, body });
+    try {
+      const ok = await post('application/vnd.notes+json; charset=utf-8', '{"text":"hi"}');
+      expect({ status: ok.status, body: await ok.json() }).toEqual({ status: 200, body: { text: 'hi' } });
+      const bad = await post('application/vnd.notes+json', '{"text":3}');
+      expect({ status: bad.status, error: ((await bad.json()) as { error: string }).error }).toEqual({ status: 400, error: 'INVALID_PARAMETER' });
+      const broken = await post('application/vnd.notes+json', '{"text":');
+      expect(broken.status).toBe(400);
+      const other = await post('application/vnd.other+json', '{"text":"hi"}');
+      expect(other.status).toBe(415);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('broken x-bind-server bindings', () => {
   it('are all named in one start-up error', async () => {
     svc = writeService({
