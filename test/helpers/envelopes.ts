@@ -10,14 +10,15 @@ import type { KlueConfig } from '../../src/core/config/config-types.js';
  */
 export function craftEnvelope(config: KlueConfig, fields: Partial<TaskPayload> & { task: string }): { data: unknown; text: string; opts: JobsOptions & { jobId: string } } {
   const at = fields.at ?? Date.now();
+  // In the order a task call writes them: id and exp first (ledger-scripts.ts reads them there).
   const payload: TaskPayload = {
     id: randomUUID(),
+    exp: at + config.async.max_task_age,
     svc: config.async.queue,
     q: 'default',
     args: [],
     ctx: {},
     at,
-    exp: at + config.async.max_task_age,
     o: { a: config.async.attempts },
     ...fields,
   };

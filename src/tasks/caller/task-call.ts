@@ -113,15 +113,16 @@ export function prepareCall(def: TaskDefinition, call: CallOptions, args: unknow
   const id = randomUUID();
   const at = Date.now();
   const ctx = shippedContext();
+  // id and exp first: the worker's scripts read them from the head of the data (ledger-scripts.ts).
   const payload: TaskPayload = {
     id,
+    exp: at + (opts.delay ?? 0) + config.async.max_task_age,
     svc: config.async.queue,
     q: queue,
     task: def.name,
     args: encoded,
     ctx,
     at,
-    exp: at + (opts.delay ?? 0) + config.async.max_task_age,
     o: signedOptions(opts),
   };
   if (opts.jobId !== undefined) payload.job = opts.jobId;

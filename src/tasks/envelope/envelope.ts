@@ -65,7 +65,7 @@ export interface JobIdentity {
  * job options that change what runs and an expiry are signed, and workers record in Redis what
  * has run (transport/run-ledger.ts). Versions 1 and 2 had none of this and are refused.
  */
-const VERSION = 3;
+export const ENVELOPE_VERSION = 3;
 /** `,"s":"` + 64 hex digits + `"}` */
 const TAIL_LENGTH = 72;
 const HEAD = /^\{"v":([1-9]\d{0,5}),"p":/;
@@ -114,7 +114,7 @@ export function sealEnvelope(payload: TaskPayload, secret: string, maxPayload: n
       { details: { task: payload.task, size, max_payload: maxPayload } },
     );
   }
-  return `{"v":${VERSION},"p":${p},"s":"${sign(p, secret, VERSION)}"}`;
+  return `{"v":${ENVELOPE_VERSION},"p":${p},"s":"${sign(p, secret, ENVELOPE_VERSION)}"}`;
 }
 
 /** A correctly signed envelope of a version newer than this code reads (a newer klue queued it). */
@@ -124,7 +124,7 @@ export class NewerEnvelope extends KlueError {
     /** The payload's enqueue time when it has one where this version has it; signed, so trusted. */
     readonly queuedAt: number | undefined,
   ) {
-    super('BAD_ENVELOPE', `envelope version ${version} is newer than this worker reads (${VERSION})`);
+    super('BAD_ENVELOPE', `envelope version ${version} is newer than this worker reads (${ENVELOPE_VERSION})`);
   }
 }
 
@@ -170,11 +170,11 @@ export function openEnvelope(data: unknown, secret: string, maxPayload: number, 
   if (p === undefined) bad('envelope has no payload');
   const { version, text } = signedText(data, s, dataJson);
   // Refusing needs no trust: an older version is refused before its signature is checked.
-  if (version < VERSION) bad(`envelope version ${version} was written by a klue without replay protection; queue the task again`);
+  if (version < ENVELOPE_VERSION) bad(`envelope version ${version} was written by a klue without replay protection; queue the task again`);
   const size = utf8Size(text, maxPayload);
   if (size > maxPayload) bad(`payload is ${size} bytes, more than async.max_payload (${maxPayload})`);
   if (!sameSignature(s, sign(text, secret, version))) bad('bad signature (tampered, or signed with another async.secret)');
-  if (version > VERSION) throw new NewerEnvelope(version, isRecord(p) && typeof p.at === 'number' ? p.at : undefined);
+  if (version > ENVELOPE_VERSION) throw new NewerEnvelope(version, isRecord(p) && typeof p.at === 'number' ? p.at : undefined);
   if (
     !isRecord(p) ||
     typeof p.id !== 'string' ||

@@ -1,10 +1,12 @@
 import { Worker, type Job, type JobJsonRaw, type RedisClient, type Span, type SpanKind } from 'bullmq';
 import { settled } from '../../util/settled.js';
+import { CLAIM_FIELD } from '../transport/ledger-scripts.js';
 
 // Kept on the job object itself: a WeakMap entry per job cost about 1 µs (with its collection).
 const DATA_JSON = Symbol('klue.dataJson');
 const UNREADABLE = Symbol('klue.unreadable');
-type KlueJob = Job & { [DATA_JSON]?: string; [UNREADABLE]?: string };
+const CLAIM = Symbol('klue.claim');
+type KlueJob = Job & { [DATA_JSON]?: string; [UNREADABLE]?: string; [CLAIM]?: string };
 
 /**
  * BullMQ's Worker, except for a job whose stored record does not parse (data, opts, progress or
@@ -46,6 +48,7 @@ export class KlueBullWorker extends Worker {
     try {
       const job: KlueJob = super.createJob(raw, jobId);
       job[DATA_JSON] = raw.data;
+      job[CLAIM] = (raw as JobJsonRaw & { [CLAIM_FIELD]?: string })[CLAIM_FIELD];
       return job;
     } catch (err) {
       // Only what BullMQ reads without parsing JSON: ids, counters, timestamps and a deferred failure.
@@ -71,6 +74,11 @@ export class KlueBullWorker extends Worker {
       return job;
     }
   }
+}
+
+/** The run count klue's script gave the job as BullMQ handed it out (ledger-scripts.ts), if it did. */
+export function scriptClaimOf(job: Job): string | undefined {
+  return (job as KlueJob)[CLAIM];
 }
 
 /** Why a job's stored record could not be read, for a job KlueBullWorker had to build without it. */

@@ -9,6 +9,7 @@ import { withTaskSpan } from '../../telemetry/tracing.js';
 import { parseDuration } from '../../util/duration.js';
 import { decodeValue, encodeValue, type TaskResult } from '../envelope/codec.js';
 import { checkEnvelopeJob, NewerEnvelope, openEnvelope, type TaskPayload } from '../envelope/envelope.js';
+import { scriptClaim } from '../transport/ledger-scripts.js';
 import { FINISHED, type RunLedger } from '../transport/run-ledger.js';
 import { openToken } from '../envelope/token-cipher.js';
 import { PermanentError } from '../permanent-error.js';
@@ -41,8 +42,16 @@ export interface JobRun {
   released?: AbortSignal;
   /** Set when the job's record in Redis could not be read: the run fails for good (BAD_ENVELOPE) with this reason. */
   unreadable?: string;
-  /** Set by processJob once the run is counted in the ledger: the envelope's id and expiry. */
-  claimed?: { id: string; exp: number };
+  /**
+   * The run count BullMQ's script gave the job as it handed it out (the raw `klr` field, see
+   * tasks/transport/ledger-scripts.ts), when klue's scripts fetched it.
+   */
+  scriptClaim?: string;
+  /**
+   * Set by processJob once the run is counted in the ledger: the envelope's id and expiry, and
+   * whether the script counted it (and so records its end with the job's).
+   */
+  claimed?: { id: string; exp: number; byScript: boolean };
 }
 
 /** Errors after which retrying cannot help: the job fails for good at once. */
@@ -195,6 +204,10 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string, ledg
   if (!def) {
     const deferred = deferUnknownTask(payload, config, store.log);
     if (deferred) {
+      // Put back to wait for a worker that knows the task: a run the script counted does not count.
+      if (scriptClaim(run.scriptClaim, run.dataJson, payload.id, payload.exp) !== undefined) {
+        ledger.release(run.queue, payload.id, payload.exp).catch(() => undefined);
+      }
       metrics().taskRetried.inc(UNKNOWN_LABEL);
       return Promise.reject(deferred);
     }
@@ -204,10 +217,12 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string, ledg
   const plan = runPlan(def, config);
   // A run beyond the attempts the envelope was signed with, and the re-runs of a job whose worker died.
   const maxRuns = payload.o.a + config.async.max_stalled;
-  return ledger.claim(run.queue, payload.id, payload.exp).then((n) => {
+  const counted = scriptClaim(run.scriptClaim, run.dataJson, payload.id, payload.exp);
+  const claim = counted === undefined ? ledger.claim(run.queue, payload.id, payload.exp) : Promise.resolve(counted);
+  return claim.then((n) => {
     if (n === FINISHED) return rejectEnvelope(new KlueError('BAD_ENVELOPE', `envelope ${payload.id} already ran to its end (a replay)`), run);
     if (n > maxRuns) return rejectEnvelope(new KlueError('BAD_ENVELOPE', `envelope ${payload.id} was taken ${n} times, more than its ${payload.o.a} attempts and async.max_stalled (${config.async.max_stalled}) allow`), run);
-    run.claimed = { id: payload.id, exp: payload.exp };
+    run.claimed = { id: payload.id, exp: payload.exp, byScript: counted !== undefined };
     const lastRun = n === maxRuns;
     let running: Promise<unknown>;
     try {
@@ -251,7 +266,8 @@ export function processJob(run: JobRun, config: KlueConfig, secret: string, ledg
  */
 export function finishRun(run: JobRun, ledger: RunLedger): void {
   const claimed = run.claimed;
-  if (!claimed) return;
+  // A run the script counted was recorded as finished by the script that completed its job.
+  if (!claimed || claimed.byScript) return;
   ledger.finish(run.queue, claimed.id, claimed.exp).catch((err: unknown) => {
     rootLogger().error({ err: err instanceof Error ? err.message : String(err), job_id: run.jobId, envelope: claimed.id }, 'async: could not record that a task finished; a copy of its envelope is refused only after its attempts');
   });
@@ -299,7 +315,8 @@ async function runFailed(err: unknown, run: JobRun, payload: TaskPayload, store:
       context: store.ctx,
       task: { name: payload.task, jobId: run.jobId, attempt: run.attempt, attempts: run.attempts },
     });
-    if (run.claimed) await ledger.finish(run.queue, payload.id, payload.exp);
+    // A run the script counted is recorded as finished by the script that fails its job.
+    if (run.claimed && !run.claimed.byScript) await ledger.finish(run.queue, payload.id, payload.exp);
     if (!isPermanent(err) && run.attempt < payload.o.a) throw new PermanentError(err instanceof Error ? err.message : String(err), { cause: err });
   } else {
     store.log.warn({ err: err instanceof Error ? err.message : String(err), attempts: run.attempts }, `async: task ${payload.task} failed; will retry`);

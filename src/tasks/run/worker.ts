@@ -9,7 +9,8 @@ import { metrics } from '../../telemetry/metrics.js';
 import { openEnvelope } from '../envelope/envelope.js';
 import { failureReason } from '../failure-reason.js';
 import { bullQueueName, queuePrefix } from '../transport/queue-names.js';
-import { jobDataJson, KlueBullWorker, unreadableReason } from './bull-worker.js';
+import { jobDataJson, KlueBullWorker, scriptClaimOf, unreadableReason } from './bull-worker.js';
+import { defineLedgerScripts, ledgerScripts, type LedgerScript, type ScriptHost } from '../transport/ledger-scripts.js';
 import { BullConnections, createRedisConnection } from '../transport/redis-connection.js';
 import { RedisRunLedger, type RunLedger } from '../transport/run-ledger.js';
 import { resolveSecret } from '../secret.js';
@@ -58,8 +59,8 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
   const active = new Map<Job, { token: string | undefined; run: JobRun }>();
   /** Runs that returned, until BullMQ has stored their job's completion. */
   const completing = new WeakMap<Job, JobRun>();
-  // The ledger's own connection, auto-pipelined (see ConnectionRole): on BullMQ's client each
-  // claim and finish was a socket write of its own. Outages are reported by the BullMQ clients.
+  // The ledger's own connection, auto-pipelined (see ConnectionRole), for what BullMQ's scripts
+  // do not do (ledger-scripts.ts). Outages are reported by the BullMQ clients.
   const ledgerConnection = createRedisConnection(config, 'ledger');
   ledgerConnection.on('error', () => undefined);
   const ledger = new RedisRunLedger((queue) => `${queuePrefix(config)}:${bullQueueName(queue)}`, () => Promise.resolve(ledgerConnection));
@@ -102,6 +103,7 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
       attempts: job.opts.attempts ?? 1,
       released: release.signal,
       unreadable: unreadableReason(job),
+      scriptClaim: scriptClaimOf(job),
     };
     active.set(job, { token, run });
     return settled(() => processJob(run, config, secret, ledger)).then(
@@ -145,7 +147,8 @@ export async function startWorker(config: KlueConfig, options: WorkerOptions = {
     });
     return worker;
   });
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const [, scripts] = await Promise.all([Promise.all(workers.map((w) => w.waitUntilReady())), ledgerScripts()]);
+  await useLedgerScripts(workers, scripts, log);
   // Taking jobs only now, with nothing awaited before returning: `klue worker` shuts down
   // gracefully on a signal only once this has returned (one before ends the process), so a job
   // taken earlier would be left to the stalled check (a queue whose connection came up first
@@ -242,4 +245,25 @@ function throttledErrorLog(log: Logger): (queue: string, err: Error) => void {
     last.set(key, now);
     log.error({ err: err.message, queue }, 'async: worker error');
   };
+}
+
+/**
+ * Gives each worker's client klue's versions of BullMQ's moveToActive and moveToFinished, which
+ * count and close runs in the ledger as they hand out and complete jobs (ledger-scripts.ts); or
+ * says why not, and the ledger sends commands of its own.
+ */
+async function useLedgerScripts(workers: KlueBullWorker[], scripts: LedgerScript[] | string, log: Logger): Promise<void> {
+  const slower = 'async: the run ledger counts each run with a command of its own (slower)';
+  if (typeof scripts === 'string') {
+    log.warn({ reason: scripts }, `${slower}: the installed BullMQ's scripts are not those klue extends`);
+    return;
+  }
+  for (const worker of workers) {
+    const client = (await worker.client) as unknown as Partial<ScriptHost>;
+    if (typeof client.defineCommand !== 'function') {
+      log.warn({ reason: 'the Redis client has no defineCommand' }, slower);
+      return;
+    }
+    defineLedgerScripts(client as ScriptHost, scripts);
+  }
 }

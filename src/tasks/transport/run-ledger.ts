@@ -21,22 +21,23 @@ export interface RunLedger {
 export const FINISHED = -1;
 
 /** Records live in hourly buckets: one hash per queue and hour of expiry, dropped as a whole. */
-const BUCKET_MS = 3_600_000;
+export const BUCKET_MS = 3_600_000;
 /** A record outlives its envelope's expiry by this much, for clocks that disagree. */
-const CLOCK_MARGIN_MS = 3_600_000;
+export const CLOCK_MARGIN_MS = 3_600_000;
 
 /**
  * Stored for an envelope that finished. Far below any run count, so a claim's HINCRBY on it
  * still answers a negative number, and a release's HINCRBY -1 cannot bring it back.
  */
-const FINISHED_MARK = -1_000_000_000;
+export const FINISHED_MARK = -1_000_000_000;
 
 /**
- * The ledger in Redis, beside the queue's own keys (same hash slot, for Redis Cluster): one
- * plain hash command per operation (a Lua script per run cost the worker more than the rest of
- * its bookkeeping together), on a connection of its own that pipelines the commands of one turn
- * (the `ledger` connection role). Not on BullMQ's client: BullMQ wraps it, and its pipelines
- * read `hset(key, field, value)` as `hset(key, object)`.
+ * The ledger in Redis, beside the queue's own keys (same hash slot, for Redis Cluster). A
+ * worker's runs are counted and finished inside BullMQ's scripts (ledger-scripts.ts, the same
+ * keys and marks); these commands serve the rest: releases, operators' retries, runs of jobs
+ * those scripts could not read. One plain hash command per operation, on a connection of its
+ * own that pipelines the commands of one turn (the `ledger` connection role). Not on BullMQ's
+ * client: BullMQ wraps it, and its pipelines read `hset(key, field, value)` as `hset(key, object)`.
  */
 export class RedisRunLedger implements RunLedger {
   private readonly clients = new Map<string, Redis | Cluster>();
@@ -96,11 +97,14 @@ export class RedisRunLedger implements RunLedger {
 /** The ledger of one process (inline mode, tests): the same rules, in memory. */
 export class MemoryRunLedger implements RunLedger {
   private readonly runs = new Map<string, { n: number; expireAt: number }>();
+  /** Size at which expired records are next dropped: twice what a sweep kept, so sweeps stay rare. */
+  private sweepAt = 10_000;
 
   private entry(queue: string, id: string, expireAt: number): { n: number; expireAt: number } {
-    if (this.runs.size >= 10_000) {
+    if (this.runs.size >= this.sweepAt) {
       const now = Date.now();
       for (const [k, e] of this.runs) if (e.expireAt + CLOCK_MARGIN_MS < now) this.runs.delete(k);
+      this.sweepAt = Math.max(10_000, this.runs.size * 2);
     }
     const key = `${queue}\n${id}`;
     let e = this.runs.get(key);
