@@ -1,13 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { Ajv } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { glob } from 'tinyglobby';
 import { parse as parseYaml } from 'yaml';
 import { KlueError } from '../errors/klue-error.js';
 import { parseDuration } from '../../util/duration.js';
 import { isObject } from '../../util/is-object.js';
 import { configSchema } from './config-schema.js';
+import generatedValidator from './validate-config.generated.js';
 import type { ContextPropagation } from '../context/propagation.js';
 import { isProduction, type AsyncConfig, type ClientConfig, type HttpConfig, type KlueConfig } from './config-types.js';
 import { substituteEnvSecrets } from './env-secrets.js';
@@ -55,7 +56,8 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   return out;
 }
 
-const validateSchema = new Ajv({ allErrors: true, strict: false }).compile(configSchema);
+// Compiled from configSchema ahead of time (scripts/config-validator.ts): no Ajv at start-up.
+const validateSchema = generatedValidator as unknown as ValidateFunction;
 
 function validate(file: string, raw: Record<string, unknown>): void {
   if (validateSchema(raw)) return;
