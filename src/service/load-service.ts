@@ -3,7 +3,6 @@ import { glob } from 'tinyglobby';
 import { loadBinding, resolveModuleFile, importServiceModule } from './binding.js';
 import { rootLogger } from '../core/log/logger.js';
 import { compileOperation, loadApis, type LoadedApi } from './load-apis.js';
-import { attachClients, checkClientNames } from '../client/create-client.js';
 import type { Operation } from '../spec/operations.js';
 import { SchemaSet } from '../spec/schemas.js';
 import type { JwtVerifier } from '../auth/jwt.js';
@@ -97,9 +96,12 @@ async function load(config: KlueConfig, http: boolean): Promise<Service> {
   useConfig(config);
   useContextPropagation(config.context_propagation);
   const schemas = new SchemaSet();
-  checkClientNames(config);
-  const apis = await loadApis(config.dir, config.apis, schemas, http, new Set(Object.keys(config.clients)));
-  attachClients(config, apis, schemas);
+  const called = new Set(Object.keys(config.clients));
+  // The client side (undici, its metrics) loads only for a service that calls other APIs.
+  const clients = called.size > 0 ? await import('../client/create-client.js') : undefined;
+  clients?.checkClientNames(config);
+  const apis = await loadApis(config.dir, config.apis, schemas, http, called);
+  clients?.attachClients(config, apis, schemas);
   const hasJwt = Boolean(config.jwt.secret ?? config.jwt.public_key);
   let jwt: JwtVerifier | undefined;
   if (hasJwt && http) {

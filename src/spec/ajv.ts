@@ -1,6 +1,22 @@
+import { createRequire } from 'node:module';
 import type { Options } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import type { Ajv2020 } from 'ajv/dist/2020.js';
+
+const require = createRequire(import.meta.url);
+
+/** The formats klue adds to ajv-formats' for OpenAPI. */
+const OPENAPI_FORMATS = ['int32', 'int64', 'float', 'double', 'byte', 'binary', 'password'];
+
+let known: ReadonlySet<string> | undefined;
+
+/**
+ * The formats a validator made by `createAjv` checks, known without loading Ajv (ajv-formats'
+ * list of names is a module of its own that requires nothing).
+ */
+export function knownFormats(): ReadonlySet<string> {
+  known ??= new Set([...(require('ajv-formats/dist/formats.js') as { formatNames: string[] }).formatNames, ...OPENAPI_FORMATS]);
+  return known;
+}
 
 /**
  * Ajv (JSON Schema 2020-12, a superset of what OpenAPI 3.0/Swagger schemas use) set up for OpenAPI schemas: unknown keywords (`example`, `x-*`, `discriminator`...) are
@@ -10,10 +26,15 @@ import addFormats from 'ajv-formats';
  * A `$ref` compiles to a call of its definition's function rather than a copy of it, and the
  * generated code is not optimised: on a spec of a thousand definitions (GitHub's), inlining
  * and optimising made compiling them three times slower, which every start paid.
+ *
+ * Ajv is required here, when the first validator is made, not imported with this module: a
+ * worker or a CLI command that builds no model never loads it.
  */
 export function createAjv(options: Options = {}): Ajv2020 {
-  const ajv = new Ajv2020({ strict: false, allErrors: false, inlineRefs: false, code: { optimize: false }, ...options });
-  addFormats.default(ajv);
+  const { Ajv2020: Ajv } = require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+  const addFormats = require('ajv-formats') as typeof import('ajv-formats').default;
+  const ajv = new Ajv({ strict: false, allErrors: false, inlineRefs: false, code: { optimize: false }, ...options });
+  addFormats(ajv);
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   for (const f of ['float', 'double']) ajv.addFormat(f, { type: 'number', validate: () => true });

@@ -1,6 +1,6 @@
 import type { ValidateFunction } from 'ajv';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
-import { createAjv } from './ajv.js';
+import { createAjv, knownFormats } from './ajv.js';
 import { definitionsId, type JsonSchema } from './json-schema.js';
 
 /**
@@ -9,23 +9,38 @@ import { definitionsId, type JsonSchema } from './json-schema.js';
  * types, as every HTTP framework does. Both know every API's definitions.
  */
 export class SchemaSet {
-  // Every error, not the first: a bad response or model is logged with each field at fault.
-  readonly exact: Ajv2020 = createAjv({ useDefaults: false, allErrors: true });
+  private exactAjv: Ajv2020 | undefined;
   private readonly docs: { $id: string; $defs: Record<string, JsonSchema> }[] = [];
   private requestAjv: Ajv2020 | undefined;
   private coercingAjv: Ajv2020 | undefined;
   private readonly unknownFormats = new Set<string>();
 
   /**
+   * Models, responses and client calls: every error, not the first, so that a bad response or
+   * model is logged with each field at fault. Made at the first compile, which on a server is
+   * at start-up (every definition is checked against the meta-schema then); a worker or a CLI
+   * command that builds no model never loads Ajv.
+   */
+  get exact(): Ajv2020 {
+    return this.checked();
+  }
+
+  private checked(): Ajv2020 {
+    return (this.exactAjv ??= this.withDefinitions(createAjv({ useDefaults: false, allErrors: true })));
+  }
+
+  /**
    * The validators of request bodies and of path, query and header strings: made when the HTTP
-   * side first asks (a worker never does). `exact` has checked every definition against the
-   * meta-schema already; checking again costs a meta-schema compile per instance.
+   * side first asks (a worker never does). `exact` checks every definition against the
+   * meta-schema first; checking again costs a meta-schema compile per instance.
    */
   get request(): Ajv2020 {
+    this.checked();
     return (this.requestAjv ??= this.withDefinitions(createAjv({ useDefaults: true, validateSchema: false })));
   }
 
   get coercing(): Ajv2020 {
+    this.checked();
     return (this.coercingAjv ??= this.withDefinitions(createAjv({ coerceTypes: 'array', useDefaults: true, validateSchema: false })));
   }
 
@@ -53,10 +68,10 @@ export class SchemaSet {
         }
       }
     }
-    const added = [...found].filter((f) => this.exact.formats[f] === undefined && !this.unknownFormats.has(f));
+    const added = [...found].filter((f) => !knownFormats().has(f) && !this.unknownFormats.has(f));
     for (const format of added) {
       this.unknownFormats.add(format);
-      for (const ajv of [this.exact, this.requestAjv, this.coercingAjv]) ajv?.addFormat(format, true);
+      for (const ajv of [this.exactAjv, this.requestAjv, this.coercingAjv]) ajv?.addFormat(format, true);
     }
     return added;
   }
@@ -64,7 +79,7 @@ export class SchemaSet {
   addDefinitions(api: string, defs: Record<string, JsonSchema>): void {
     const doc = { $id: definitionsId(api), $defs: defs };
     this.docs.push(doc);
-    for (const ajv of [this.exact, this.requestAjv, this.coercingAjv]) ajv?.addSchema(doc);
+    for (const ajv of [this.exactAjv, this.requestAjv, this.coercingAjv]) ajv?.addSchema(doc);
   }
 
   compileExact(schema: JsonSchema): ValidateFunction {

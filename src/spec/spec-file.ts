@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import SwaggerParser from '@apidevtools/swagger-parser';
+import { load as loadYaml, JSON_SCHEMA } from 'js-yaml';
 import { KlueError } from '../core/errors/klue-error.js';
 import { isObject } from '../util/is-object.js';
 
@@ -44,7 +43,7 @@ function sourceWhere(entry: string, cwd: string): Where {
   const read = (f: string) => {
     let doc = files.get(f);
     if (!doc) {
-      doc = readFile(f, 'utf8').then((text) => parseYaml(text) as unknown);
+      doc = readDocument(f);
       files.set(f, doc);
     }
     return doc;
@@ -89,7 +88,7 @@ async function validateOnce(doc: Record<string, unknown>, cwd: string): Promise<
   const seen = join(cwd, '.klue', 'valid-specs', createHash('sha256').update(JSON.stringify(doc)).digest('hex'));
   if (existsSync(seen)) return;
   // validate() dereferences in place: give it a copy so `doc` keeps its $refs (they name models).
-  await SwaggerParser.validate(structuredClone(doc) as never);
+  await (await swaggerParser()).validate(structuredClone(doc) as never);
   try {
     mkdirSync(dirname(seen), { recursive: true, mode: 0o700 });
     writeFileSync(seen, '', { mode: 0o600 });
@@ -113,13 +112,41 @@ function hasExternalRef(node: unknown): boolean {
 }
 
 /**
+ * swagger-parser (with its own YAML parser and Ajv set-up) is loaded only to bundle a spec split
+ * over files or to validate one not validated before: a worker or a CLI command on a service
+ * whose specs are known valid reads them with the `yaml` parser klue has loaded anyway.
+ */
+async function swaggerParser() {
+  return (await import('@apidevtools/swagger-parser')).default;
+}
+
+/**
+ * One file's document, read as swagger-parser reads it: js-yaml with its JSON schema (no dates,
+ * no merge keys), which also takes the loose indentation real specs have (Docker's multi-line
+ * quoted descriptions) where a strict YAML 1.2 parser refuses them. A `.json` file goes through
+ * JSON.parse first, many times faster on the large specs that are usually JSON.
+ */
+async function readDocument(file: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8');
+  if (extname(file).toLowerCase() === '.json') {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // Not JSON after all: YAML is a superset, and its parser names the line at fault.
+    }
+  }
+  return loadYaml(text, { schema: JSON_SCHEMA });
+}
+
+/**
  * Reads a spec as one document whose `$ref`s are all local. The bundler crawls every `$ref` of
  * the document, which takes seconds on a spec of thousands: a spec in one file skips it.
  */
 async function readBundled(file: string): Promise<{ doc: Record<string, unknown>; bundled: boolean }> {
-  const parsed = (await SwaggerParser.parse(file)) as unknown as Record<string, unknown>;
+  const parsed = await readDocument(file);
+  if (!isObject(parsed)) throw new Error('the document is not a mapping of keys (an OpenAPI or Swagger object)');
   if (!hasExternalRef(parsed)) return { doc: parsed, bundled: false };
-  return { doc: (await SwaggerParser.bundle(file)) as unknown as Record<string, unknown>, bundled: true };
+  return { doc: (await (await swaggerParser()).bundle(file)) as unknown as Record<string, unknown>, bundled: true };
 }
 
 /** Parses, bundles (cross-file `$ref`s made local) and validates a spec against its OpenAPI version. */

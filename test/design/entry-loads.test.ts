@@ -57,4 +57,12 @@ describe('what entry points load', () => {
     const heavy = /^(fastify|@fastify\/.*|bullmq|ioredis|@bull-board\/.*|@apidevtools\/swagger-parser|prom-client|json-schema-to-typescript|tsx)\b/;
     expect(loaded.filter((p) => heavy.test(p))).toEqual([]);
   });
+
+  it('a worker and `klue tasks` load specs without Ajv, swagger-parser or the client side', () => {
+    // Ajv is required when the first validator is made, swagger-parser imported to bundle a
+    // split spec or validate one not seen before, the client when config names clients.
+    const loaded = [...packagesLoadedBy('process/worker-main.ts', 'cli/tasks-command.ts')].map(([name, from]) => `${name} (from ${from})`);
+    const heavy = /^(ajv|ajv-formats|@apidevtools\/swagger-parser|undici|fastify|@fastify\/.*|@bull-board\/.*|json-schema-to-typescript)\b/;
+    expect(loaded.filter((p) => heavy.test(p))).toEqual([]);
+  });
 });
