@@ -19,6 +19,7 @@ import { awaitWithin, benchDir, median, quartiles, repoRoot, rssMb, runtimeTscon
 const exampleDir = join(repoRoot, 'examples', 'helloworld');
 const klueBin = join(repoRoot, 'bin', 'klue.js');
 const bareService = join(benchDir, 'children', 'bare-service.ts');
+const bareWorker = join(benchDir, 'children', 'bare-worker.ts');
 const DEADLINE_MS = 60_000;
 const PING_EVERY_MS = 10;
 const STOP_GRACE_MS = 10_000;
@@ -37,6 +38,8 @@ export interface PairedRatio {
 export interface ServiceRound {
   klue: { pingMs: number; workerMs: number; workerIdleRssMb: number; serverIdleRssMb: number; rssWaitMs: number };
   bare: { pingMs: number; workerMs: number; idleRssMb: number; rssWaitMs: number };
+  /** bare-worker.ts: a BullMQ worker process alone, what a klue worker process is beside. */
+  bareWorker: { idleRssMb: number };
 }
 
 export interface StartupResults {
@@ -44,7 +47,7 @@ export interface StartupResults {
   targets: typeof STARTUP_TARGETS;
   service: {
     rounds: ServiceRound[];
-    medians: { klue: Record<keyof ServiceRound['klue'], number>; bare: Record<keyof ServiceRound['bare'], number> };
+    medians: { klue: Record<keyof ServiceRound['klue'], number>; bare: Record<keyof ServiceRound['bare'], number>; bareWorker: Record<keyof ServiceRound['bareWorker'], number> };
     ratios: { ping: PairedRatio; worker: PairedRatio };
   };
   /** Wall ms from spawn to exit; `floor` is `node -e ''`. */
@@ -263,6 +266,16 @@ async function bareRun(): Promise<ServiceRound['bare']> {
   }
 }
 
+async function bareWorkerRun(): Promise<ServiceRound['bareWorker']> {
+  const group = startGroup(['--import', 'tsx', bareWorker], exampleDir);
+  try {
+    await group.line(BARE_WORKER_LINE);
+    return { idleRssMb: (await idleRss(group.pid)).mb };
+  } finally {
+    await group.stop();
+  }
+}
+
 // ---------------------------------------------------------------- 2. CLI, 3. imports
 /** Wall ms from spawn to exit; throws on a non-zero exit. */
 async function wallMs(args: string[]): Promise<number> {
@@ -317,13 +330,16 @@ export async function measureStartup(opts: { rounds: number }): Promise<StartupR
   const serviceRounds: ServiceRound[] = [];
   for (let r = 0; r < rounds; r++) {
     const round: Partial<ServiceRound> = {};
-    for (const v of rotate(['klue', 'bare'] as const, r)) {
+    for (const v of rotate(['klue', 'bare', 'bareWorker'] as const, r)) {
       if (v === 'klue') round.klue = await klueStartRun();
-      else round.bare = await bareRun();
+      else if (v === 'bare') round.bare = await bareRun();
+      else round.bareWorker = await bareWorkerRun();
     }
-    const { klue, bare } = round as ServiceRound;
-    serviceRounds.push({ klue, bare });
-    process.stdout.write(`  startup service round ${r + 1}: ping klue ${klue.pingMs} bare ${bare.pingMs} ms; worker klue ${klue.workerMs} bare ${bare.workerMs} ms; idle RSS klue worker ${klue.workerIdleRssMb} MB, bare process ${bare.idleRssMb} MB\n`);
+    const { klue, bare, bareWorker } = round as ServiceRound;
+    serviceRounds.push({ klue, bare, bareWorker });
+    process.stdout.write(
+      `  startup service round ${r + 1}: ping klue ${klue.pingMs} bare ${bare.pingMs} ms; worker klue ${klue.workerMs} bare ${bare.workerMs} ms; idle RSS klue worker ${klue.workerIdleRssMb} MB, bare worker ${bareWorker.idleRssMb} MB, bare server+worker ${bare.idleRssMb} MB\n`,
+    );
   }
   const med = (pick: (r: ServiceRound) => number) => round1(median(serviceRounds.map(pick)));
   const service: StartupResults['service'] = {
@@ -331,6 +347,7 @@ export async function measureStartup(opts: { rounds: number }): Promise<StartupR
     medians: {
       klue: { pingMs: med((r) => r.klue.pingMs), workerMs: med((r) => r.klue.workerMs), workerIdleRssMb: med((r) => r.klue.workerIdleRssMb), serverIdleRssMb: med((r) => r.klue.serverIdleRssMb), rssWaitMs: med((r) => r.klue.rssWaitMs) },
       bare: { pingMs: med((r) => r.bare.pingMs), workerMs: med((r) => r.bare.workerMs), idleRssMb: med((r) => r.bare.idleRssMb), rssWaitMs: med((r) => r.bare.rssWaitMs) },
+      bareWorker: { idleRssMb: med((r) => r.bareWorker.idleRssMb) },
     },
     ratios: {
       ping: pairedRatio(serviceRounds.map((r) => r.klue.pingMs / r.bare.pingMs)),
@@ -363,6 +380,12 @@ export function startupRows(s: StartupResults): string[][] {
     cliRow("klue queue stats, ms (bare: node -e '')", 'queueStats'),
     importRow("import('klue'), ms (bare: import('fastify'))", 'klue', 'fastify'),
     importRow("import('klue/async'), ms (bare: import('bullmq'))", 'klueAsync', 'bullmq'),
-    ['idle RSS, MB (klue worker process · bare server+worker process)', n(k.workerIdleRssMb, 1), n(b.idleRssMb, 1), '-', `< ${t.workerRssMb} MB: ${met(k.workerIdleRssMb < t.workerRssMb)}`],
+    [
+      'idle RSS, MB (klue worker · bare-worker.ts; bare server+worker: ' + n(b.idleRssMb, 1) + ')',
+      n(k.workerIdleRssMb, 1),
+      n(s.service.medians.bareWorker.idleRssMb, 1),
+      n(k.workerIdleRssMb / s.service.medians.bareWorker.idleRssMb, 2),
+      `< ${t.workerRssMb} MB: ${met(k.workerIdleRssMb < t.workerRssMb)}`,
+    ],
   ];
 }
