@@ -15,7 +15,10 @@ process.env.HELLOWORLD_URL = `http://127.0.0.1:${helloPort}`;
 
 /** Starts `klue start` in a service folder; resolves once it logs `<name> listening`. Prints its task and client lines. */
 function start(dir, name, port) {
-  const child = spawn(process.execPath, [bin, 'start', '--port', String(port)], { cwd: join(here, '..', dir), stdio: ['ignore', 'pipe', 'inherit'] });
+  // A process group of its own: Ctrl-C reaches the demo alone, which passes one SIGTERM on.
+  // In the terminal's group a service would get the SIGINT and then the SIGTERM, and take the
+  // second signal as "exit now" instead of shutting down gracefully.
+  const child = spawn(process.execPath, [bin, 'start', '--port', String(port)], { cwd: join(here, '..', dir), stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
     let buf = '';
