@@ -1,11 +1,21 @@
 import { createRequire } from 'node:module';
-import type { Options } from 'ajv';
+import type { Format, Options } from 'ajv';
 import type { Ajv2020 } from 'ajv/dist/2020.js';
 
 const require = createRequire(import.meta.url);
 
-/** The formats klue adds to ajv-formats' for OpenAPI. */
-const OPENAPI_FORMATS = ['int32', 'int64', 'float', 'double', 'byte', 'binary', 'password'];
+const anyValue = () => true;
+
+/** The formats klue adds to ajv-formats' for OpenAPI: the integer sizes are checked, the rest accepted. */
+const OPENAPI_FORMATS: Record<string, Format> = {
+  int32: { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 },
+  int64: { type: 'number', validate: (n: number) => Number.isInteger(n) },
+  float: { type: 'number', validate: anyValue },
+  double: { type: 'number', validate: anyValue },
+  byte: anyValue,
+  binary: anyValue,
+  password: anyValue,
+};
 
 let known: ReadonlySet<string> | undefined;
 
@@ -14,7 +24,7 @@ let known: ReadonlySet<string> | undefined;
  * list of names is a module of its own that requires nothing).
  */
 export function knownFormats(): ReadonlySet<string> {
-  known ??= new Set([...(require('ajv-formats/dist/formats.js') as { formatNames: string[] }).formatNames, ...OPENAPI_FORMATS]);
+  known ??= new Set([...(require('ajv-formats/dist/formats.js') as { formatNames: string[] }).formatNames, ...Object.keys(OPENAPI_FORMATS)]);
   return known;
 }
 
@@ -35,10 +45,7 @@ export function createAjv(options: Options = {}): Ajv2020 {
   const addFormats = require('ajv-formats') as typeof import('ajv-formats').default;
   const ajv = new Ajv({ strict: false, allErrors: false, inlineRefs: false, code: { optimize: false }, ...options });
   addFormats(ajv);
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
-  ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
-  for (const f of ['float', 'double']) ajv.addFormat(f, { type: 'number', validate: () => true });
-  for (const f of ['byte', 'binary', 'password']) ajv.addFormat(f, () => true);
+  for (const [name, format] of Object.entries(OPENAPI_FORMATS)) ajv.addFormat(name, format);
   ajv.addKeyword({ keyword: 'x-klue-model', schemaType: 'string' });
   return ajv;
 }

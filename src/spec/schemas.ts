@@ -21,11 +21,7 @@ export class SchemaSet {
    * at start-up (every definition is checked against the meta-schema then); a worker or a CLI
    * command that builds no model never loads Ajv.
    */
-  get exact(): Ajv2020 {
-    return this.checked();
-  }
-
-  private checked(): Ajv2020 {
+  private exact(): Ajv2020 {
     return (this.exactAjv ??= this.withDefinitions(createAjv({ useDefaults: false, allErrors: true })));
   }
 
@@ -35,12 +31,12 @@ export class SchemaSet {
    * meta-schema first; checking again costs a meta-schema compile per instance.
    */
   get request(): Ajv2020 {
-    this.checked();
+    this.exact();
     return (this.requestAjv ??= this.withDefinitions(createAjv({ useDefaults: true, validateSchema: false })));
   }
 
   get coercing(): Ajv2020 {
-    this.checked();
+    this.exact();
     return (this.coercingAjv ??= this.withDefinitions(createAjv({ coerceTypes: 'array', useDefaults: true, validateSchema: false })));
   }
 
@@ -83,6 +79,6 @@ export class SchemaSet {
   }
 
   compileExact(schema: JsonSchema): ValidateFunction {
-    return this.exact.compile(schema);
+    return this.exact().compile(schema);
   }
 }

@@ -114,7 +114,7 @@ function hasExternalRef(node: unknown): boolean {
 /**
  * swagger-parser (with its own YAML parser and Ajv set-up) is loaded only to bundle a spec split
  * over files or to validate one not validated before: a worker or a CLI command on a service
- * whose specs are known valid reads them with the `yaml` parser klue has loaded anyway.
+ * whose specs are known valid reads them with js-yaml alone (`readDocument`).
  */
 async function swaggerParser() {
   return (await import('@apidevtools/swagger-parser')).default;
