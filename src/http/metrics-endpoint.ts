@@ -39,7 +39,7 @@ export class QueueGauges {
     private readonly maxAgeMs: number,
   ) {}
 
-  /** Resolves once the gauges are at most `maxAgeMs` old (or the read failed: they keep their values). */
+  /** Resolves once the gauges are at most `maxAgeMs` old (or the read failed: they keep their values, and the next call reads). */
   refresh(): Promise<void> {
     if (this.reading) return this.reading;
     if (performance.now() - this.readAt < this.maxAgeMs) return Promise.resolve();
@@ -55,7 +55,12 @@ export class QueueGauges {
             }
           }
         },
-        () => undefined,
+        () => {
+          // A read that failed (Redis not connected yet, or away) is not a read: the next scrape
+          // tries again rather than the gauges staying empty for a whole period. It cost Redis
+          // nothing, and reads still go one at a time.
+          this.readAt = -Infinity;
+        },
       )
       .finally(() => {
         this.reading = undefined;

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { metrics } from '../../src/telemetry/metrics.js';
-import { addMetricsSource, MetricsScraper } from '../../src/http/metrics-endpoint.js';
+import { addMetricsSource, MetricsScraper, QueueGauges } from '../../src/http/metrics-endpoint.js';
+import { loadConfig } from '../../src/core/config/load-config.js';
+import { QueueAdmin } from '../../src/tasks/transport/queue-admin.js';
 import { getJson, startInProcess, type TestServer } from '../helpers/in-process.js';
 import { freePort, startRedis, stopAndClean, type PrivateRedis } from '../helpers/redis.js';
 import { copyService, helloworldDir, writeService, type ServiceDir } from '../helpers/service-dir.js';
@@ -168,6 +170,35 @@ describe('a storm of scrapes', () => {
     } finally {
       render.mockRestore();
       remove();
+    }
+  });
+});
+
+describe('a read of the queue depths that fails', () => {
+  it('does not count as a read: the next scrape reads once Redis answers', async () => {
+    process.env.PYM_JWT_SECRET = 'metrics-exposure-secret';
+    const redis = await startRedis();
+    const svc = copyService(helloworldDir, { async: { redis_url: redis.url, queue: `failed-read-${randomUUID()}`, secret: 'metrics-failed-read-secret-0123' } });
+    // Redis is away when the first scrape comes (a server just started, or a blip): the /metrics
+    // connection fails fast rather than queueing the read.
+    await redis.stop();
+    const admin = new QueueAdmin(await loadConfig({ dir: svc.dir }), 'producer');
+    try {
+      metrics().queueJobs.reset();
+      // A period longer than the test: without a retry the gauges would stay empty through it.
+      const gauges = new QueueGauges(admin, 600_000);
+      await gauges.refresh();
+      expect(await metrics().registry.getSingleMetricAsString('klue_queue_jobs')).not.toMatch(/state="waiting"/);
+      await redis.restart();
+      const gauge = /^klue_queue_jobs\{queue="default",state="waiting"\} 0$/m;
+      await waitFor(async () => {
+        await gauges.refresh();
+        return gauge.test(await metrics().registry.getSingleMetricAsString('klue_queue_jobs'));
+      }, 20_000, 'the queue depths once Redis answers');
+    } finally {
+      await admin.close();
+      await stopAndClean(redis);
+      svc.cleanup();
     }
   });
 });
